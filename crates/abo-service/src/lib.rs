@@ -1,0 +1,11 @@
+//! `abo-service`: the use cases of Abo. Each loads what it needs, applies the
+//! core rules, saves, and enqueues its effects in one transaction. It is the
+//! only place that decides; the HTTP handlers and the CLI only translate.
+
+pub mod business;
+pub mod catalog;
+pub mod demo;
+pub mod error;
+pub mod subscribe;
+
+pub use error::{Result, ServiceError};

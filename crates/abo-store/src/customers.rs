@@ -1,0 +1,453 @@
+//! Customers: reference unique per segment; upsert by reference; partial updates of the
+//! billing address and payment settings (`None` = unchanged).
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::error::{OrNotFound, Result, StoreError};
+use crate::row::RowExt;
+use crate::{Page, PageRequest};
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BillingAddress {
+    pub company: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub zip_code: Option<String>,
+    pub city: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: Option<String>,
+    /// ISO 3166-2 (US, CA, ES only).
+    pub region: Option<String>,
+    pub phone: Option<String>,
+    pub tax_information: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PaymentSettings {
+    /// "Free", "ExternalCheck", "ExternalCash", "ExternalBank", "ExternalOther", "Card",
+    /// "DirectDebit".
+    pub type_payment: String,
+    pub mode_billing: String,
+    pub is_grey_listed: bool,
+    pub note_invoice: Option<String>,
+    pub date_next_billing_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Customer {
+    pub id: i64,
+    pub business_id: i64,
+    pub segment_id: i64,
+    pub reference: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    /// "Enabled" or "Suspended".
+    pub status: String,
+    pub reference_affiliation: Option<String>,
+    pub date_affiliation_us: Option<i64>,
+    /// JSON object text.
+    pub metadata: Option<String>,
+    /// Incremented by each link revocation; links carry the epoch they were issued at.
+    pub links_epoch: i64,
+    pub billing_address: BillingAddress,
+    pub payment_settings: PaymentSettings,
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewCustomer {
+    pub business_id: i64,
+    pub segment_id: i64,
+    pub reference: String,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub reference_affiliation: Option<String>,
+    pub date_affiliation_us: Option<i64>,
+    pub metadata: Option<String>,
+}
+
+/// Partial update of the customer's own fields; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerPatch {
+    /// Changing the reference is how invalidation works; duplicate → `Conflict`.
+    pub reference: Option<String>,
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub language: Option<String>,
+    pub status: Option<String>,
+    pub reference_affiliation: Option<String>,
+    pub date_affiliation_us: Option<i64>,
+    pub metadata: Option<String>,
+}
+
+/// Partial update of the billing address; `None` leaves a field unchanged.
+pub type BillingAddressPatch = BillingAddress;
+
+/// Partial update of payment settings; `None` leaves a field unchanged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PaymentSettingsPatch {
+    pub type_payment: Option<String>,
+    pub mode_billing: Option<String>,
+    pub is_grey_listed: Option<bool>,
+    pub note_invoice: Option<String>,
+    pub date_next_billing_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerFilter {
+    pub segment_id: Option<i64>,
+    pub status: Option<String>,
+    pub email: Option<String>,
+}
+
+fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
+    Ok(Customer {
+        id: r.i("id")?,
+        business_id: r.i("business_id")?,
+        segment_id: r.i("segment_id")?,
+        reference: r.s("reference")?,
+        name: r.os("name")?,
+        email: r.os("email")?,
+        language: r.os("language")?,
+        status: r.s("status")?,
+        reference_affiliation: r.os("reference_affiliation")?,
+        date_affiliation_us: r.oi("date_affiliation_us")?,
+        metadata: r.os("metadata")?,
+        links_epoch: r.i("links_epoch")?,
+        billing_address: BillingAddress {
+            company: r.os("company")?,
+            first_name: r.os("first_name")?,
+            last_name: r.os("last_name")?,
+            address_line1: r.os("address_line1")?,
+            address_line2: r.os("address_line2")?,
+            zip_code: r.os("zip_code")?,
+            city: r.os("city")?,
+            country: r.os("country")?,
+            region: r.os("region")?,
+            phone: r.os("phone")?,
+            tax_information: r.os("tax_information")?,
+        },
+        payment_settings: PaymentSettings {
+            type_payment: r.s("type_payment")?,
+            mode_billing: r.s("mode_billing")?,
+            is_grey_listed: r.b("is_grey_listed")?,
+            note_invoice: r.os("note_invoice")?,
+            date_next_billing_us: r.oi("date_next_billing_us")?,
+        },
+        created_at_us: r.i("created_at_us")?,
+        updated_at_us: r.i("updated_at_us")?,
+    })
+}
+
+macro_rules! insert_sql {
+    () => {
+        "INSERT INTO customers (business_id, segment_id, reference, name, email, language, \
+         reference_affiliation, date_affiliation_us, metadata, created_at_us, updated_at_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)"
+    };
+}
+
+macro_rules! list_where {
+    () => {
+        " WHERE business_id = $1 AND ($2 IS NULL OR segment_id = $2) \
+         AND ($3 IS NULL OR status = $3) AND ($4 IS NULL OR email = $4)"
+    };
+}
+
+fn insert_query<'q>(
+    sql: &'static str,
+    new: &'q NewCustomer,
+    now_us: i64,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(sql)
+        .bind(new.business_id)
+        .bind(new.segment_id)
+        .bind(&new.reference)
+        .bind(new.name.as_deref())
+        .bind(new.email.as_deref())
+        .bind(new.language.as_deref())
+        .bind(new.reference_affiliation.as_deref())
+        .bind(new.date_affiliation_us)
+        .bind(new.metadata.as_deref())
+        .bind(now_us)
+}
+
+/// Create a customer. Duplicate reference in the segment → `Conflict`.
+pub async fn create(conn: &mut AnyConnection, new: &NewCustomer, now_us: i64) -> Result<Customer> {
+    const SQL: &str = concat!(insert_sql!(), " RETURNING *");
+    let row = insert_query(SQL, new, now_us).fetch_one(&mut *conn).await?;
+    Ok(from_row(&row)?)
+}
+
+/// Create the customer, or update the given fields (`None` = unchanged) of the existing one
+/// with this reference in this segment. Returns `(customer, created)`. Safe under races: a
+/// concurrent insert of the same reference turns into an update.
+pub async fn upsert(
+    conn: &mut AnyConnection,
+    new: &NewCustomer,
+    now_us: i64,
+) -> Result<(Customer, bool)> {
+    const SQL: &str = concat!(
+        insert_sql!(),
+        " ON CONFLICT (segment_id, reference) DO NOTHING RETURNING *"
+    );
+    if find_by_reference(conn, new.business_id, new.segment_id, &new.reference)
+        .await?
+        .is_none()
+        && let Some(row) = insert_query(SQL, new, now_us)
+            .fetch_optional(&mut *conn)
+            .await?
+    {
+        return Ok((from_row(&row)?, true));
+    }
+    let existing = get_by_reference(conn, new.business_id, new.segment_id, &new.reference).await?;
+    let patch = CustomerPatch {
+        reference: None,
+        name: new.name.clone(),
+        email: new.email.clone(),
+        language: new.language.clone(),
+        status: None,
+        reference_affiliation: new.reference_affiliation.clone(),
+        date_affiliation_us: new.date_affiliation_us,
+        metadata: new.metadata.clone(),
+    };
+    let updated = update(conn, existing.business_id, existing.id, &patch, now_us).await?;
+    Ok((updated, false))
+}
+
+pub async fn get(conn: &mut AnyConnection, business_id: i64, id: i64) -> Result<Customer> {
+    let row = sqlx::query("SELECT * FROM customers WHERE business_id = $1 AND id = $2")
+        .bind(business_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .or_not_found("customer")?;
+    Ok(from_row(&row)?)
+}
+
+pub async fn find_by_reference(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    segment_id: i64,
+    reference: &str,
+) -> Result<Option<Customer>> {
+    let row = sqlx::query(
+        "SELECT * FROM customers WHERE business_id = $1 AND segment_id = $2 AND reference = $3",
+    )
+    .bind(business_id)
+    .bind(segment_id)
+    .bind(reference)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+pub async fn get_by_reference(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    segment_id: i64,
+    reference: &str,
+) -> Result<Customer> {
+    find_by_reference(conn, business_id, segment_id, reference)
+        .await?
+        .or_not_found("customer")
+}
+
+/// Customers of the business, newest id last, with optional filters.
+pub async fn list(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    filter: &CustomerFilter,
+    page: PageRequest,
+) -> Result<Page<Customer>> {
+    let (offset, limit) = page.clamped();
+    const COUNT: &str = concat!("SELECT COUNT(*) AS n FROM customers", list_where!());
+    const SELECT: &str = concat!(
+        "SELECT * FROM customers",
+        list_where!(),
+        " ORDER BY id LIMIT $5 OFFSET $6"
+    );
+    let total = sqlx::query(COUNT)
+        .bind(business_id)
+        .bind(filter.segment_id)
+        .bind(filter.status.as_deref())
+        .bind(filter.email.as_deref())
+        .fetch_one(&mut *conn)
+        .await?
+        .i("n")?;
+    let rows = sqlx::query(SELECT)
+        .bind(business_id)
+        .bind(filter.segment_id)
+        .bind(filter.status.as_deref())
+        .bind(filter.email.as_deref())
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    let items = rows.iter().map(from_row).collect::<sqlx::Result<_>>()?;
+    Ok(Page { items, total })
+}
+
+pub async fn update(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    patch: &CustomerPatch,
+    now_us: i64,
+) -> Result<Customer> {
+    let row = sqlx::query(
+        "UPDATE customers SET reference = COALESCE($1, reference), name = COALESCE($2, name), \
+         email = COALESCE($3, email), language = COALESCE($4, language), \
+         status = COALESCE($5, status), \
+         reference_affiliation = COALESCE($6, reference_affiliation), \
+         date_affiliation_us = COALESCE($7, date_affiliation_us), \
+         metadata = COALESCE($8, metadata), updated_at_us = $9 \
+         WHERE business_id = $10 AND id = $11 RETURNING *",
+    )
+    .bind(patch.reference.as_deref())
+    .bind(patch.name.as_deref())
+    .bind(patch.email.as_deref())
+    .bind(patch.language.as_deref())
+    .bind(patch.status.as_deref())
+    .bind(patch.reference_affiliation.as_deref())
+    .bind(patch.date_affiliation_us)
+    .bind(patch.metadata.as_deref())
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("customer")?;
+    Ok(from_row(&row)?)
+}
+
+pub async fn update_billing_address(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    patch: &BillingAddressPatch,
+    now_us: i64,
+) -> Result<Customer> {
+    let row = sqlx::query(
+        "UPDATE customers SET company = COALESCE($1, company), \
+         first_name = COALESCE($2, first_name), last_name = COALESCE($3, last_name), \
+         address_line1 = COALESCE($4, address_line1), \
+         address_line2 = COALESCE($5, address_line2), zip_code = COALESCE($6, zip_code), \
+         city = COALESCE($7, city), country = COALESCE($8, country), \
+         region = COALESCE($9, region), phone = COALESCE($10, phone), \
+         tax_information = COALESCE($11, tax_information), updated_at_us = $12 \
+         WHERE business_id = $13 AND id = $14 RETURNING *",
+    )
+    .bind(patch.company.as_deref())
+    .bind(patch.first_name.as_deref())
+    .bind(patch.last_name.as_deref())
+    .bind(patch.address_line1.as_deref())
+    .bind(patch.address_line2.as_deref())
+    .bind(patch.zip_code.as_deref())
+    .bind(patch.city.as_deref())
+    .bind(patch.country.as_deref())
+    .bind(patch.region.as_deref())
+    .bind(patch.phone.as_deref())
+    .bind(patch.tax_information.as_deref())
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("customer")?;
+    Ok(from_row(&row)?)
+}
+
+pub async fn update_payment_settings(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    patch: &PaymentSettingsPatch,
+    now_us: i64,
+) -> Result<Customer> {
+    let row = sqlx::query(
+        "UPDATE customers SET type_payment = COALESCE($1, type_payment), \
+         mode_billing = COALESCE($2, mode_billing), \
+         is_grey_listed = COALESCE($3, is_grey_listed), \
+         note_invoice = COALESCE($4, note_invoice), \
+         date_next_billing_us = COALESCE($5, date_next_billing_us), updated_at_us = $6 \
+         WHERE business_id = $7 AND id = $8 RETURNING *",
+    )
+    .bind(patch.type_payment.as_deref())
+    .bind(patch.mode_billing.as_deref())
+    .bind(patch.is_grey_listed)
+    .bind(patch.note_invoice.as_deref())
+    .bind(patch.date_next_billing_us)
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("customer")?;
+    Ok(from_row(&row)?)
+}
+
+/// Revoke every link issued so far: bumps `links_epoch` and returns the new value.
+pub async fn revoke_links(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    now_us: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "UPDATE customers SET links_epoch = links_epoch + 1, updated_at_us = $1 \
+         WHERE business_id = $2 AND id = $3 RETURNING links_epoch",
+    )
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("customer")?;
+    Ok(row.i("links_epoch")?)
+}
+
+/// Replace the whole stored billing address and clear the personal fields (anonymization):
+/// unlike the patch functions, `None` here means "set to NULL".
+pub async fn replace_personal_data(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    name: Option<&str>,
+    email: Option<&str>,
+    address: &BillingAddress,
+    now_us: i64,
+) -> Result<Customer> {
+    let row = sqlx::query(
+        "UPDATE customers SET name = $1, email = $2, company = $3, first_name = $4, \
+         last_name = $5, address_line1 = $6, address_line2 = $7, zip_code = $8, city = $9, \
+         country = $10, region = $11, phone = $12, tax_information = $13, updated_at_us = $14 \
+         WHERE business_id = $15 AND id = $16 RETURNING *",
+    )
+    .bind(name)
+    .bind(email)
+    .bind(address.company.as_deref())
+    .bind(address.first_name.as_deref())
+    .bind(address.last_name.as_deref())
+    .bind(address.address_line1.as_deref())
+    .bind(address.address_line2.as_deref())
+    .bind(address.zip_code.as_deref())
+    .bind(address.city.as_deref())
+    .bind(address.country.as_deref())
+    .bind(address.region.as_deref())
+    .bind(address.phone.as_deref())
+    .bind(address.tax_information.as_deref())
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound("customer"))?;
+    Ok(from_row(&row)?)
+}

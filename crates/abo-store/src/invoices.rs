@@ -1,0 +1,408 @@
+//! Invoices and credit notes. A draft has no number; `issue` takes the next number from the
+//! segment's counter in the caller's transaction, so numbering is gapless: a rolled-back
+//! issue never burns a number.
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::error::{OrNotFound, Result, StoreError};
+use crate::row::RowExt;
+use crate::{Page, PageRequest};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InvoiceLine {
+    pub id: i64,
+    pub invoice_id: i64,
+    pub position: i64,
+    pub balance_line_id: Option<i64>,
+    pub type_line: String,
+    pub label: String,
+    pub quantity: i64,
+    pub unit_amount: i64,
+    pub amount_subtotal: i64,
+    /// Decimal text, e.g. "20" or "5.5".
+    pub tax_rate: String,
+    pub amount_tax: i64,
+    pub date_period_start_us: Option<i64>,
+    pub date_period_end_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Invoice {
+    pub id: i64,
+    pub business_id: i64,
+    pub segment_id: i64,
+    pub customer_id: i64,
+    pub number: Option<i64>,
+    pub full_number: Option<String>,
+    pub is_credit_note: bool,
+    pub type_credit: Option<String>,
+    pub credited_invoice_id: Option<i64>,
+    /// "Draft", then e.g. "Due", "Paid", "Cancelled", ...
+    pub state: String,
+    pub type_payment: String,
+    pub currency: String,
+    pub amount_subtotal: i64,
+    pub amount_tax: i64,
+    pub amount_total: i64,
+    pub date_issue_us: Option<i64>,
+    pub date_payment_us: Option<i64>,
+    pub date_payment_limit_us: Option<i64>,
+    pub date_payment_scheduled_us: Option<i64>,
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    /// JSON snapshot of the buyer (name, billing address, tax id) at issue time.
+    pub buyer: Option<String>,
+    pub lines: Vec<InvoiceLine>,
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewInvoiceLine {
+    pub balance_line_id: Option<i64>,
+    pub type_line: String,
+    pub label: String,
+    pub quantity: i64,
+    pub unit_amount: i64,
+    pub amount_subtotal: i64,
+    pub tax_rate: String,
+    pub amount_tax: i64,
+    pub date_period_start_us: Option<i64>,
+    pub date_period_end_us: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewInvoice {
+    pub business_id: i64,
+    pub segment_id: i64,
+    pub customer_id: i64,
+    pub is_credit_note: bool,
+    pub type_credit: Option<String>,
+    pub credited_invoice_id: Option<i64>,
+    pub type_payment: String,
+    pub currency: String,
+    /// Totals as computed by abo-core (stored as given).
+    pub amount_subtotal: i64,
+    pub amount_tax: i64,
+    pub amount_total: i64,
+    pub date_payment_limit_us: Option<i64>,
+    pub date_payment_scheduled_us: Option<i64>,
+    pub note: Option<String>,
+    pub reason: Option<String>,
+    pub buyer: Option<String>,
+    pub lines: Vec<NewInvoiceLine>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InvoiceFilter {
+    pub segment_id: Option<i64>,
+    pub customer_id: Option<i64>,
+    pub state: Option<String>,
+    pub is_credit_note: Option<bool>,
+}
+
+/// The printed number: prefix + number zero-padded to 6 digits ("S-000042").
+pub fn full_number(prefix: &str, number: i64) -> String {
+    format!("{prefix}{number:06}")
+}
+
+fn from_row(r: &AnyRow) -> sqlx::Result<Invoice> {
+    Ok(Invoice {
+        id: r.i("id")?,
+        business_id: r.i("business_id")?,
+        segment_id: r.i("segment_id")?,
+        customer_id: r.i("customer_id")?,
+        number: r.oi("number")?,
+        full_number: r.os("full_number")?,
+        is_credit_note: r.b("is_credit_note")?,
+        type_credit: r.os("type_credit")?,
+        credited_invoice_id: r.oi("credited_invoice_id")?,
+        state: r.s("state")?,
+        type_payment: r.s("type_payment")?,
+        currency: r.s("currency")?,
+        amount_subtotal: r.i("amount_subtotal")?,
+        amount_tax: r.i("amount_tax")?,
+        amount_total: r.i("amount_total")?,
+        date_issue_us: r.oi("date_issue_us")?,
+        date_payment_us: r.oi("date_payment_us")?,
+        date_payment_limit_us: r.oi("date_payment_limit_us")?,
+        date_payment_scheduled_us: r.oi("date_payment_scheduled_us")?,
+        note: r.os("note")?,
+        reason: r.os("reason")?,
+        buyer: r.os("buyer")?,
+        lines: Vec::new(),
+        created_at_us: r.i("created_at_us")?,
+        updated_at_us: r.i("updated_at_us")?,
+    })
+}
+
+fn line_from_row(r: &AnyRow) -> sqlx::Result<InvoiceLine> {
+    Ok(InvoiceLine {
+        id: r.i("id")?,
+        invoice_id: r.i("invoice_id")?,
+        position: r.i("position")?,
+        balance_line_id: r.oi("balance_line_id")?,
+        type_line: r.s("type_line")?,
+        label: r.s("label")?,
+        quantity: r.i("quantity")?,
+        unit_amount: r.i("unit_amount")?,
+        amount_subtotal: r.i("amount_subtotal")?,
+        tax_rate: r.s("tax_rate")?,
+        amount_tax: r.i("amount_tax")?,
+        date_period_start_us: r.oi("date_period_start_us")?,
+        date_period_end_us: r.oi("date_period_end_us")?,
+    })
+}
+
+/// Create a draft (no number yet) with its lines.
+pub async fn create_draft(
+    conn: &mut AnyConnection,
+    new: &NewInvoice,
+    now_us: i64,
+) -> Result<Invoice> {
+    let row = sqlx::query(
+        "INSERT INTO invoices (business_id, segment_id, customer_id, is_credit_note, \
+         type_credit, credited_invoice_id, state, type_payment, currency, amount_subtotal, \
+         amount_tax, amount_total, date_payment_limit_us, date_payment_scheduled_us, note, \
+         reason, buyer, created_at_us, updated_at_us) VALUES ($1, $2, $3, $4, $5, $6, 'Draft', \
+         $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17) RETURNING id",
+    )
+    .bind(new.business_id)
+    .bind(new.segment_id)
+    .bind(new.customer_id)
+    .bind(new.is_credit_note)
+    .bind(new.type_credit.as_deref())
+    .bind(new.credited_invoice_id)
+    .bind(&new.type_payment)
+    .bind(&new.currency)
+    .bind(new.amount_subtotal)
+    .bind(new.amount_tax)
+    .bind(new.amount_total)
+    .bind(new.date_payment_limit_us)
+    .bind(new.date_payment_scheduled_us)
+    .bind(new.note.as_deref())
+    .bind(new.reason.as_deref())
+    .bind(new.buyer.as_deref())
+    .bind(now_us)
+    .fetch_one(&mut *conn)
+    .await?;
+    let id = row.i("id")?;
+    for (position, l) in new.lines.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO invoice_lines (invoice_id, position, balance_line_id, type_line, label, \
+             quantity, unit_amount, amount_subtotal, tax_rate, amount_tax, \
+             date_period_start_us, date_period_end_us) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(id)
+        .bind(position as i64)
+        .bind(l.balance_line_id)
+        .bind(&l.type_line)
+        .bind(&l.label)
+        .bind(l.quantity)
+        .bind(l.unit_amount)
+        .bind(l.amount_subtotal)
+        .bind(&l.tax_rate)
+        .bind(l.amount_tax)
+        .bind(l.date_period_start_us)
+        .bind(l.date_period_end_us)
+        .execute(&mut *conn)
+        .await?;
+    }
+    get(conn, new.business_id, id).await
+}
+
+/// Issue a draft: take the next number of its segment's invoice (or credit-note) counter,
+/// set `full_number`, `date_issue_us = now_us` and `state`. Run it in the same transaction as
+/// everything the issue implies; if that transaction rolls back, the number is not used.
+/// An already-issued invoice → `Invalid`.
+pub async fn issue(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    state: &str,
+    now_us: i64,
+) -> Result<Invoice> {
+    let invoice = get(conn, business_id, id).await?;
+    if invoice.number.is_some() {
+        return Err(StoreError::Invalid(format!(
+            "invoice {id} is already issued"
+        )));
+    }
+    // The UPDATE locks the segment row (Postgres) / the database (SQLite) until commit, so
+    // concurrent issues in one segment are serialised and numbers stay consecutive.
+    let counter = if invoice.is_credit_note {
+        sqlx::query(
+            "UPDATE segments SET next_credit_note_number = next_credit_note_number + 1 \
+             WHERE business_id = $1 AND id = $2 \
+             RETURNING next_credit_note_number - 1 AS number, credit_note_prefix AS prefix",
+        )
+    } else {
+        sqlx::query(
+            "UPDATE segments SET next_invoice_number = next_invoice_number + 1 \
+             WHERE business_id = $1 AND id = $2 \
+             RETURNING next_invoice_number - 1 AS number, invoice_prefix AS prefix",
+        )
+    }
+    .bind(business_id)
+    .bind(invoice.segment_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    let number = counter.i("number")?;
+    let full = full_number(&counter.s("prefix")?, number);
+    let done = sqlx::query(
+        "UPDATE invoices SET number = $1, full_number = $2, state = $3, date_issue_us = $4, \
+         updated_at_us = $4 WHERE business_id = $5 AND id = $6 AND number IS NULL",
+    )
+    .bind(number)
+    .bind(&full)
+    .bind(state)
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() != 1 {
+        return Err(StoreError::Conflict(format!(
+            "invoice {id} was issued concurrently"
+        )));
+    }
+    get(conn, business_id, id).await
+}
+
+pub async fn get(conn: &mut AnyConnection, business_id: i64, id: i64) -> Result<Invoice> {
+    let row = sqlx::query("SELECT * FROM invoices WHERE business_id = $1 AND id = $2")
+        .bind(business_id)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .or_not_found("invoice")?;
+    let mut invoice = from_row(&row)?;
+    invoice.lines = lines(conn, id).await?;
+    Ok(invoice)
+}
+
+pub async fn get_by_full_number(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    full_number: &str,
+) -> Result<Invoice> {
+    let row = sqlx::query("SELECT id FROM invoices WHERE business_id = $1 AND full_number = $2")
+        .bind(business_id)
+        .bind(full_number)
+        .fetch_optional(&mut *conn)
+        .await?
+        .or_not_found("invoice")?;
+    get(conn, business_id, row.i("id")?).await
+}
+
+async fn lines(conn: &mut AnyConnection, invoice_id: i64) -> Result<Vec<InvoiceLine>> {
+    let rows =
+        sqlx::query("SELECT * FROM invoice_lines WHERE invoice_id = $1 ORDER BY position, id")
+            .bind(invoice_id)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows
+        .iter()
+        .map(line_from_row)
+        .collect::<sqlx::Result<_>>()?)
+}
+
+macro_rules! list_where {
+    () => {
+        " WHERE business_id = $1 AND ($2 IS NULL OR segment_id = $2) \
+         AND ($3 IS NULL OR customer_id = $3) AND ($4 IS NULL OR state = $4) \
+         AND ($5 IS NULL OR is_credit_note = $5)"
+    };
+}
+
+/// Invoices of the business, newest first, with their lines.
+pub async fn list(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    filter: &InvoiceFilter,
+    page: PageRequest,
+) -> Result<Page<Invoice>> {
+    let (offset, limit) = page.clamped();
+    let total = sqlx::query(concat!("SELECT COUNT(*) AS n FROM invoices", list_where!()))
+        .bind(business_id)
+        .bind(filter.segment_id)
+        .bind(filter.customer_id)
+        .bind(filter.state.as_deref())
+        .bind(filter.is_credit_note)
+        .fetch_one(&mut *conn)
+        .await?
+        .i("n")?;
+    let rows = sqlx::query(concat!(
+        "SELECT * FROM invoices",
+        list_where!(),
+        " ORDER BY id DESC LIMIT $6 OFFSET $7"
+    ))
+    .bind(business_id)
+    .bind(filter.segment_id)
+    .bind(filter.customer_id)
+    .bind(filter.state.as_deref())
+    .bind(filter.is_credit_note)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut invoice = from_row(r)?;
+        invoice.lines = lines(conn, invoice.id).await?;
+        items.push(invoice);
+    }
+    Ok(Page { items, total })
+}
+
+/// Change the state; `date_payment_us` is set when given (None = unchanged).
+pub async fn set_state(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    state: &str,
+    date_payment_us: Option<i64>,
+    now_us: i64,
+) -> Result<Invoice> {
+    let done = sqlx::query(
+        "UPDATE invoices SET state = $1, date_payment_us = COALESCE($2, date_payment_us), \
+         updated_at_us = $3 WHERE business_id = $4 AND id = $5",
+    )
+    .bind(state)
+    .bind(date_payment_us)
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("invoice"));
+    }
+    get(conn, business_id, id).await
+}
+
+/// Set or clear (`None`) the scheduled automatic payment date.
+pub async fn set_payment_scheduled(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    date_payment_scheduled_us: Option<i64>,
+    now_us: i64,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE invoices SET date_payment_scheduled_us = $1, updated_at_us = $2 \
+         WHERE business_id = $3 AND id = $4",
+    )
+    .bind(date_payment_scheduled_us)
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("invoice"));
+    }
+    Ok(())
+}

@@ -1,0 +1,210 @@
+//! The job queue, also used as the transactional outbox: enqueue in the same transaction as
+//! the change that causes the job; workers claim jobs with a lease.
+//!
+//! Claiming: Postgres uses `FOR UPDATE SKIP LOCKED` so workers on many nodes never get the same
+//! job; SQLite runs the same `UPDATE ... RETURNING` inside `BEGIN IMMEDIATE` (one writer at a
+//! time). A job whose lease expired (worker died) is claimable again. A job is dead once
+//! `attempts >= max_attempts` without `done_at_us`.
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::error::Result;
+use crate::row::RowExt;
+use crate::{Backend, Store};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Job {
+    pub id: i64,
+    pub business_id: Option<i64>,
+    pub kind: String,
+    /// JSON text.
+    pub payload: String,
+    pub run_at_us: i64,
+    /// Claims so far (including the current one).
+    pub attempts: i64,
+    pub max_attempts: i64,
+    pub locked_by: Option<String>,
+    pub locked_until_us: Option<i64>,
+    pub last_error: Option<String>,
+    pub done_at_us: Option<i64>,
+    pub natural_key: Option<String>,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewJob {
+    pub business_id: Option<i64>,
+    pub kind: String,
+    pub payload: String,
+    pub run_at_us: i64,
+    pub max_attempts: i64,
+    /// Globally unique; enqueueing the same key twice is a no-op (exactly-once effects).
+    pub natural_key: Option<String>,
+}
+
+fn from_row(r: &AnyRow) -> sqlx::Result<Job> {
+    Ok(Job {
+        id: r.i("id")?,
+        business_id: r.oi("business_id")?,
+        kind: r.s("kind")?,
+        payload: r.s("payload")?,
+        run_at_us: r.i("run_at_us")?,
+        attempts: r.i("attempts")?,
+        max_attempts: r.i("max_attempts")?,
+        locked_by: r.os("locked_by")?,
+        locked_until_us: r.oi("locked_until_us")?,
+        last_error: r.os("last_error")?,
+        done_at_us: r.oi("done_at_us")?,
+        natural_key: r.os("natural_key")?,
+        created_at_us: r.i("created_at_us")?,
+    })
+}
+
+/// Enqueue a job. Returns `Some(id)` if inserted, `None` if a job with the same natural key
+/// already exists (nothing written).
+pub async fn enqueue(conn: &mut AnyConnection, new: &NewJob, now_us: i64) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "INSERT INTO jobs (business_id, kind, payload, run_at_us, max_attempts, natural_key, \
+         created_at_us) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(new.business_id)
+    .bind(&new.kind)
+    .bind(&new.payload)
+    .bind(new.run_at_us)
+    .bind(new.max_attempts.max(1))
+    .bind(new.natural_key.as_deref())
+    .bind(now_us)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.i("id")).transpose()?)
+}
+
+// The CTE is evaluated once (a locking CTE is always materialised), so LIMIT is honoured and
+// rows locked by another claimer are skipped rather than waited for.
+const CLAIM_POSTGRES: &str = "WITH picked AS (SELECT id FROM jobs WHERE done_at_us IS NULL \
+     AND run_at_us <= $2 AND (locked_until_us IS NULL OR locked_until_us <= $2) \
+     AND attempts < max_attempts ORDER BY run_at_us, id LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     UPDATE jobs SET locked_by = $1, locked_until_us = $2 + $3, attempts = jobs.attempts + 1 \
+     FROM picked WHERE jobs.id = picked.id RETURNING jobs.*";
+
+const CLAIM_SQLITE: &str = "UPDATE jobs SET locked_by = $1, locked_until_us = $2 + $3, \
+     attempts = attempts + 1 WHERE id IN (SELECT id FROM jobs WHERE done_at_us IS NULL \
+     AND run_at_us <= $2 AND (locked_until_us IS NULL OR locked_until_us <= $2) \
+     AND attempts < max_attempts ORDER BY run_at_us, id LIMIT $4) \
+     RETURNING *";
+
+/// Claim up to `limit` due jobs for `worker_id`, leased until `now_us + lease_us`.
+/// Runs in its own short transaction.
+pub async fn claim(
+    store: &Store,
+    worker_id: &str,
+    now_us: i64,
+    lease_us: i64,
+    limit: i64,
+) -> Result<Vec<Job>> {
+    let sql = match store.backend() {
+        Backend::Postgres => CLAIM_POSTGRES,
+        Backend::Sqlite => CLAIM_SQLITE,
+    };
+    let mut tx = store.begin().await?;
+    let rows = sqlx::query(sql)
+        .bind(worker_id)
+        .bind(now_us)
+        .bind(lease_us)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    let mut jobs = rows
+        .iter()
+        .map(from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    jobs.sort_by_key(|j| (j.run_at_us, j.id));
+    Ok(jobs)
+}
+
+/// Mark a claimed job done. Returns false if `worker_id` no longer holds it (lease lost).
+pub async fn complete(
+    conn: &mut AnyConnection,
+    id: i64,
+    worker_id: &str,
+    now_us: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET done_at_us = $1, locked_by = NULL, locked_until_us = NULL \
+         WHERE id = $2 AND locked_by = $3 AND done_at_us IS NULL",
+    )
+    .bind(now_us)
+    .bind(id)
+    .bind(worker_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Record a failure and release the job. With `retry_at_us = Some(t)` it runs again at `t`
+/// (if attempts remain); with `None` it is dead now. Returns false if the lease was lost.
+pub async fn fail(
+    conn: &mut AnyConnection,
+    id: i64,
+    worker_id: &str,
+    error: &str,
+    retry_at_us: Option<i64>,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE jobs SET locked_by = NULL, locked_until_us = NULL, last_error = $1, \
+         run_at_us = COALESCE($2, run_at_us), \
+         max_attempts = CASE WHEN $3 THEN max_attempts ELSE attempts END \
+         WHERE id = $4 AND locked_by = $5 AND done_at_us IS NULL",
+    )
+    .bind(error)
+    .bind(retry_at_us)
+    .bind(retry_at_us.is_some())
+    .bind(id)
+    .bind(worker_id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub async fn get(conn: &mut AnyConnection, id: i64) -> Result<Job> {
+    let row = sqlx::query("SELECT * FROM jobs WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(crate::StoreError::NotFound("job"))?;
+    Ok(from_row(&row)?)
+}
+
+pub async fn find_by_natural_key(
+    conn: &mut AnyConnection,
+    natural_key: &str,
+) -> Result<Option<Job>> {
+    let row = sqlx::query("SELECT * FROM jobs WHERE natural_key = $1")
+        .bind(natural_key)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(from_row).transpose()?)
+}
+
+/// Dead jobs (attempts exhausted, never completed), newest first, for the back office.
+pub async fn list_dead(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Job>> {
+    let rows = sqlx::query(
+        "SELECT * FROM jobs WHERE done_at_us IS NULL AND attempts >= max_attempts \
+         AND locked_by IS NULL ORDER BY id DESC LIMIT $1",
+    )
+    .bind(limit.clamp(1, 1000))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+}
+
+/// Delete jobs completed before `before_us`. Returns how many were deleted.
+pub async fn purge_done(conn: &mut AnyConnection, before_us: i64) -> Result<u64> {
+    let done = sqlx::query("DELETE FROM jobs WHERE done_at_us IS NOT NULL AND done_at_us < $1")
+        .bind(before_us)
+        .execute(&mut *conn)
+        .await?;
+    Ok(done.rows_affected())
+}

@@ -1,0 +1,233 @@
+//! Usages: `quantity_current` of a subscription's features, changed atomically, plus a log of
+//! usage events deduplicated by an idempotency key (unique per business).
+
+use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
+
+use crate::error::{OrNotFound, Result};
+use crate::row::RowExt;
+use crate::subscriptions::{SubscriptionFeature, feature_from_row};
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UsageEvent {
+    pub id: i64,
+    pub business_id: i64,
+    pub subscription_id: i64,
+    pub feature_id: i64,
+    pub increment: Option<i64>,
+    pub quantity: Option<i64>,
+    pub date_stamp_us: i64,
+    pub idempotency_key: Option<String>,
+    pub created_at_us: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUsageEvent {
+    pub business_id: i64,
+    pub subscription_id: i64,
+    pub feature_id: i64,
+    /// Relative change (Consumption).
+    pub increment: Option<i64>,
+    /// Absolute quantity (Limitation, OnOff as 0/1).
+    pub quantity: Option<i64>,
+    pub date_stamp_us: i64,
+    pub idempotency_key: Option<String>,
+}
+
+/// A subscription feature with the customer it belongs to (for usage listings).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub subscription_id: i64,
+    pub customer_id: i64,
+    pub state: String,
+    #[serde(flatten)]
+    pub feature: SubscriptionFeature,
+}
+
+fn event_from_row(r: &AnyRow) -> sqlx::Result<UsageEvent> {
+    Ok(UsageEvent {
+        id: r.i("id")?,
+        business_id: r.i("business_id")?,
+        subscription_id: r.i("subscription_id")?,
+        feature_id: r.i("feature_id")?,
+        increment: r.oi("increment")?,
+        quantity: r.oi("quantity")?,
+        date_stamp_us: r.i("date_stamp_us")?,
+        idempotency_key: r.os("idempotency_key")?,
+        created_at_us: r.i("created_at_us")?,
+    })
+}
+
+/// Add `increment` (may be negative) to the feature's `quantity_current` in one statement, so
+/// concurrent increments are never lost. A NULL (unlimited) counter starts from 0. Returns the
+/// new quantity; `NotFound` if the subscription has no such feature (or is another business's).
+pub async fn apply_increment(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+    increment: i64,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "UPDATE subscription_features \
+         SET quantity_current = COALESCE(quantity_current, 0) + $1 \
+         WHERE business_id = $2 AND subscription_id = $3 AND feature_id = $4 \
+         RETURNING quantity_current",
+    )
+    .bind(increment)
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("subscription feature")?;
+    Ok(row.i("quantity_current")?)
+}
+
+/// Set the feature's `quantity_current` (None = unlimited). Returns what was stored.
+pub async fn set_quantity(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+    quantity: Option<i64>,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "UPDATE subscription_features SET quantity_current = $1 \
+         WHERE business_id = $2 AND subscription_id = $3 AND feature_id = $4 \
+         RETURNING quantity_current",
+    )
+    .bind(quantity)
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("subscription feature")?;
+    Ok(row.oi("quantity_current")?)
+}
+
+/// Switch an OnOff feature (or any feature) on or off.
+pub async fn set_enabled(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+    is_enabled: bool,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE subscription_features SET is_enabled = $1 \
+         WHERE business_id = $2 AND subscription_id = $3 AND feature_id = $4",
+    )
+    .bind(is_enabled)
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(crate::StoreError::NotFound("subscription feature"));
+    }
+    Ok(())
+}
+
+/// One subscription feature, with tiers left empty (see `subscriptions::features` for tiers).
+pub async fn get(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+) -> Result<SubscriptionFeature> {
+    let row = sqlx::query(
+        "SELECT sf.*, f.reference AS feature_reference, f.type_feature AS type_feature \
+         FROM subscription_features sf JOIN features f ON f.id = sf.feature_id \
+         WHERE sf.business_id = $1 AND sf.subscription_id = $2 AND sf.feature_id = $3",
+    )
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("subscription feature")?;
+    Ok(feature_from_row(&row)?)
+}
+
+/// Every subscription feature of a customer's subscriptions (tiers left empty), for the
+/// `/v1/Usages` listing; the service aggregates across subscriptions.
+pub async fn list_for_customer(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    customer_id: i64,
+) -> Result<Vec<Usage>> {
+    let rows = sqlx::query(
+        "SELECT sf.*, f.reference AS feature_reference, f.type_feature AS type_feature, \
+         s.customer_id AS customer_id, s.state AS state \
+         FROM subscription_features sf \
+         JOIN subscriptions s ON s.id = sf.subscription_id \
+         JOIN features f ON f.id = sf.feature_id \
+         WHERE sf.business_id = $1 AND s.business_id = $1 AND s.customer_id = $2 \
+         ORDER BY sf.subscription_id, sf.position, sf.id",
+    )
+    .bind(business_id)
+    .bind(customer_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok(Usage {
+                subscription_id: r.i("subscription_id")?,
+                customer_id: r.i("customer_id")?,
+                state: r.s("state")?,
+                feature: feature_from_row(r)?,
+            })
+        })
+        .collect::<sqlx::Result<_>>()?)
+}
+
+/// Log a usage event. Returns `Some(event)` when recorded, `None` when an event with the same
+/// idempotency key was already recorded for this business (then do not apply it again).
+pub async fn record_event(
+    conn: &mut AnyConnection,
+    new: &NewUsageEvent,
+    now_us: i64,
+) -> Result<Option<UsageEvent>> {
+    let row = sqlx::query(
+        "INSERT INTO usage_events (business_id, subscription_id, feature_id, increment, \
+         quantity, date_stamp_us, idempotency_key, created_at_us) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING *",
+    )
+    .bind(new.business_id)
+    .bind(new.subscription_id)
+    .bind(new.feature_id)
+    .bind(new.increment)
+    .bind(new.quantity)
+    .bind(new.date_stamp_us)
+    .bind(new.idempotency_key.as_deref())
+    .bind(now_us)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.as_ref().map(event_from_row).transpose()?)
+}
+
+/// Events of one subscription feature, oldest first.
+pub async fn list_events(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+) -> Result<Vec<UsageEvent>> {
+    let rows = sqlx::query(
+        "SELECT * FROM usage_events WHERE business_id = $1 AND subscription_id = $2 \
+         AND feature_id = $3 ORDER BY date_stamp_us, id",
+    )
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(event_from_row)
+        .collect::<sqlx::Result<_>>()?)
+}

@@ -1,0 +1,14 @@
+//! The storage test suite. Every test is an `async fn(Store)` run on SQLite and on PostgreSQL
+//! (see `harness.rs`; set ABO_TEST_POSTGRES_URL, and ABO_REQUIRE_POSTGRES=1 in CI).
+
+mod harness;
+
+mod fixtures;
+
+mod billing;
+mod catalogue;
+mod customers;
+mod jobs;
+mod schema;
+mod tenancy;
+mod usages;

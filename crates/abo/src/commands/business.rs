@@ -1,0 +1,64 @@
+use crate::config::Config;
+use abo_service::business::{BusinessSpec, create_business};
+
+#[derive(clap::Subcommand)]
+pub enum Command {
+    /// Create a business with API credentials (the API key is shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+        /// ISO 3166-1 alpha-2 country (tax rules).
+        #[arg(long, default_value = "FR")]
+        country: String,
+        /// Default language: en or fr.
+        #[arg(long, default_value = "en")]
+        language: String,
+        /// A test business: sandbox gateways and a movable clock.
+        #[arg(long)]
+        test: bool,
+    },
+    /// List businesses.
+    List,
+}
+
+pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
+    let store = super::open_store(&config).await?;
+    match command {
+        Command::Create {
+            name,
+            country,
+            language,
+            test,
+        } => {
+            let spec = BusinessSpec {
+                name,
+                country,
+                default_language: language,
+                is_test: test,
+            };
+            let created = create_business(&store, &spec, super::now_us()).await?;
+            println!(
+                "business {} created: {}",
+                created.business.id, created.business.name
+            );
+            println!("agent key: {}", created.credentials.agent_key);
+            println!(
+                "API key:   {}  (shown once: keep it safe)",
+                created.credentials.api_key
+            );
+        }
+        Command::List => {
+            let mut conn = store.acquire().await?;
+            for b in abo_store::businesses::list(&mut conn).await? {
+                println!(
+                    "{}\t{}\t{}{}",
+                    b.id,
+                    b.name,
+                    b.country,
+                    if b.is_test { "\ttest" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,93 @@
+use crate::config::{Config, Overrides};
+use crate::telemetry;
+use abo_web::AppState;
+use anyhow::Context;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Port to listen on (0 = any free port).
+    #[arg(long)]
+    port: Option<u16>,
+    /// Address to listen on.
+    #[arg(long)]
+    bind: Option<String>,
+}
+
+impl Args {
+    pub fn apply(&self, overrides: &mut Overrides) {
+        overrides.port = self.port.or(overrides.port);
+        overrides.bind = self.bind.clone().or(overrides.bind.take());
+    }
+}
+
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    telemetry::init_logging(&config);
+    let store = super::open_store(&config).await?;
+    let server = Server::bind(&config, store).await?;
+    tracing::info!(url = %server.base_url, "abo is ready");
+    println!("Abo is listening on {}", server.base_url);
+    server.serve().await
+}
+
+/// A bound listener with its application, ready to serve. Split from
+/// `run` so that `abo demo` can print its banner between the two.
+pub struct Server {
+    listener: TcpListener,
+    app: axum::Router,
+    pub base_url: String,
+}
+
+impl Server {
+    pub async fn bind(config: &Config, store: abo_store::Store) -> anyhow::Result<Server> {
+        let addr: SocketAddr = format!("{}:{}", config.bind, config.port)
+            .parse()
+            .with_context(|| format!("invalid listen address {}:{}", config.bind, config.port))?;
+        let listener = TcpListener::bind(addr).await.with_context(|| {
+            format!("cannot listen on {addr} (is another process using it? choose one with --port)")
+        })?;
+        let local = listener.local_addr()?;
+        let base_url = match &config.public_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("http://{local}"),
+        };
+        let state = AppState {
+            store,
+            metrics: telemetry::init_metrics().map(Arc::new),
+            public_url: base_url.as_str().into(),
+        };
+        Ok(Server {
+            listener,
+            app: abo_web::router(state),
+            base_url,
+        })
+    }
+
+    pub async fn serve(self) -> anyhow::Result<()> {
+        axum::serve(self.listener, self.app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server error")
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut sig) => {
+                sig.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
+}

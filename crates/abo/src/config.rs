@@ -1,0 +1,198 @@
+//! Configuration: built-in defaults, then `abo.toml` (or the file given with
+//! `--config`), then `ABO_*` environment variables, then command-line flags.
+//! Every setting has a safe default so `abo demo` runs with none.
+
+use anyhow::{Context, bail};
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Keys accepted in `abo.toml` and as `ABO_<KEY>` variables.
+const KEYS: &[&str] = &[
+    "data_dir",
+    "database_url",
+    "bind",
+    "port",
+    "public_url",
+    "log",
+    "log_format",
+];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded SQLite database and demo files live.
+    pub data_dir: PathBuf,
+    /// `sqlite://...` or `postgres://...`; defaults to `<data_dir>/abo.db`.
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    pub bind: String,
+    /// Port to listen on; 0 picks a free one.
+    pub port: u16,
+    /// Absolute URL under which customers reach this node (links in e-mails
+    /// and API responses); defaults to `http://<bind>:<port>`.
+    pub public_url: Option<String>,
+    /// Log filter, `tracing` env-filter syntax.
+    pub log: String,
+    /// `text` or `json`.
+    pub log_format: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            bind: "127.0.0.1".into(),
+            port: 8080,
+            public_url: None,
+            log: "info".into(),
+            log_format: "text".into(),
+        }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Config {
+    /// Loads the layered configuration. `file` is the explicit `--config`
+    /// path (which must exist); otherwise `abo.toml` in the working directory
+    /// is read when present.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(path) => {
+                if !path.is_file() {
+                    bail!("configuration file {} does not exist", path.display());
+                }
+                figment = figment.merge(Toml::file_exact(path));
+            }
+            None => figment = figment.merge(Toml::file("abo.toml")),
+        }
+        figment = figment
+            .merge(Env::prefixed("ABO_").only(KEYS))
+            .merge(Serialized::defaults(overrides));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| anyhow::anyhow!("configuration error: {}", one_line(&e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if let Some(url) = &self.database_url
+            && !(url.starts_with("sqlite:")
+                || url.starts_with("postgres://")
+                || url.starts_with("postgresql://"))
+        {
+            bail!(
+                "configuration error: database_url must start with sqlite:// or postgres:// (got {:?})",
+                redact(url)
+            );
+        }
+        if let Some(url) = &self.public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            bail!("configuration error: public_url must be an absolute http(s) URL (got {url:?})");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            bail!(
+                "configuration error: log_format must be \"text\" or \"json\" (got {:?})",
+                self.log_format
+            );
+        }
+        tracing_subscriber::EnvFilter::try_new(&self.log)
+            .with_context(|| format!("configuration error: invalid log filter {:?}", self.log))?;
+        Ok(())
+    }
+
+    /// The database to open: the configured URL, or the embedded SQLite file.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("abo.db").display()
+            ),
+        }
+    }
+}
+
+/// Figment errors can span lines; the CLI promises one line.
+fn one_line(err: &figment::Error) -> String {
+    err.to_string().replace('\n', " ")
+}
+
+/// A database URL may carry a password: never echo it.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            format!("{}://***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_credentials() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
+        assert_eq!(redact("sqlite://data/abo.db"), "sqlite://data/abo.db");
+    }
+
+    #[test]
+    fn rejects_unknown_keys_and_bad_values() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("abo.toml");
+        std::fs::write(&file, "prot = 80\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("prot"), "{err}");
+        assert!(!err.contains('\n'));
+
+        std::fs::write(&file, "port = \"eighty\"\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("port"), "{err}");
+
+        std::fs::write(&file, "database_url = \"mysql://x\"\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("database_url"), "{err}");
+    }
+
+    #[test]
+    fn flags_win_over_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("abo.toml");
+        std::fs::write(&file, "port = 9000\nbind = \"0.0.0.0\"\n").unwrap();
+        let over = Overrides {
+            port: Some(9100),
+            ..Default::default()
+        };
+        let config = Config::load(Some(&file), &over).unwrap();
+        assert_eq!(config.port, 9100);
+        assert_eq!(config.bind, "0.0.0.0");
+        assert!(config.database_url().starts_with("sqlite://"));
+    }
+}
