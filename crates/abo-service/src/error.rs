@@ -7,8 +7,16 @@ pub enum ServiceError {
     /// The input is wrong; each entry names what and where.
     #[error("{}", .0.join("; "))]
     Invalid(Vec<String>),
+    /// The thing does not exist for this business (the string names it:
+    /// "customer 'cust-42'").
     #[error("{0} not found")]
     NotFound(String),
+    /// Authenticated, but the business rules refuse it. `code` is the
+    /// ProAbono error code (`Error.Customer.Anonymize.HasDueInvoices`), shown
+    /// to API clients with a 403.
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
+    /// A duplicate or a state conflict (409).
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -20,6 +28,14 @@ pub enum ServiceError {
 impl ServiceError {
     pub fn invalid(message: impl Into<String>) -> ServiceError {
         ServiceError::Invalid(vec![message.into()])
+    }
+
+    pub fn refused(code: &'static str, message: impl Into<String>) -> ServiceError {
+        ServiceError::Refused { code, message: message.into() }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> ServiceError {
+        ServiceError::NotFound(what.into())
     }
 }
 
