@@ -68,7 +68,8 @@ pub async fn create_business(
     link_keys::create(
         &mut tx,
         business.id,
-        "k1",
+        // Key ids are small integers: tokens carry them in two bytes.
+        "1",
         &hex(&random_bytes::<32>()),
         now_us,
     )

@@ -4,8 +4,11 @@
 
 pub mod business;
 pub mod catalog;
+pub mod customers;
 pub mod demo;
 pub mod error;
+pub mod links;
 pub mod subscribe;
+pub mod subscriptions;
 
 pub use error::{Result, ServiceError};

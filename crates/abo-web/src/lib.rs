@@ -1,8 +1,8 @@
 //! HTTP edge of Abo: the axum routers. Handlers are thin: parse, call a
-//! service, render. The `/v1` API, the hosted pages and the back office each
-//! get their own module as they land; this crate already owns the operational
-//! endpoints every deployment needs (`/healthz`, `/readyz`, `/metrics`).
+//! service, render. `api` is the ProAbono-compatible `/v1`; the operational
+//! endpoints (`/healthz`, `/readyz`, `/metrics`) live in `health`.
 
+pub mod api;
 mod health;
 mod state;
 
@@ -10,16 +10,18 @@ pub use state::AppState;
 
 use axum::Router;
 use std::time::Duration;
+use tower::ServiceExt;
 use tower_http::{catch_panic::CatchPanicLayer, limit::RequestBodyLimitLayer, trace::TraceLayer};
 
 /// Largest request body accepted anywhere. The biggest legitimate payload is a
 /// batch of 50 usages, far below this.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// Builds the complete application router.
+/// Builds the complete application.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let routes = Router::new()
         .merge(health::routes())
+        .merge(api::router())
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())
@@ -27,5 +29,8 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
-        ))
+        ));
+    // Paths are normalised before routing, which a layer inside the router
+    // cannot do: the outer router hands every request to the inner one.
+    Router::new().fallback_service(routes.map_request(api::normalise_path))
 }

@@ -1,3 +1,6 @@
+use crate::api::auth::AuthCache;
+use crate::api::links::KeyringCache;
+use abo_core::Clock;
 use abo_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -6,7 +9,38 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
-    pub metrics: Option<Arc<PrometheusHandle>>,
-    /// Absolute base URL under which this node is reached (used for links).
+    /// The one clock (tests move it).
+    pub clock: Arc<dyn Clock>,
+    /// Absolute base URL under which customers reach this node (links).
     pub public_url: Arc<str>,
+    pub metrics: Option<Arc<PrometheusHandle>>,
+    pub(crate) auth: Arc<AuthCache>,
+    pub(crate) keyrings: Arc<KeyringCache>,
+}
+
+impl AppState {
+    /// The state of a node. `public_url` has no trailing slash.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, public_url: &str) -> AppState {
+        AppState {
+            store,
+            clock,
+            public_url: public_url.trim_end_matches('/').into(),
+            metrics: None,
+            auth: Arc::default(),
+            keyrings: Arc::default(),
+        }
+    }
+
+    pub fn with_metrics(mut self, handle: PrometheusHandle) -> AppState {
+        self.metrics = Some(Arc::new(handle));
+        self
+    }
+
+    /// Now, in epoch microseconds, for a business: its test clock when it
+    /// has one, else the node's clock.
+    pub fn now_us(&self, business: &abo_store::businesses::Business) -> i64 {
+        business
+            .test_clock_us
+            .unwrap_or_else(|| self.clock.now().as_microsecond())
+    }
 }

@@ -53,11 +53,10 @@ impl Server {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{local}"),
         };
-        let state = AppState {
-            store,
-            metrics: telemetry::init_metrics().map(Arc::new),
-            public_url: base_url.as_str().into(),
-        };
+        let mut state = AppState::new(store, Arc::new(abo_core::SystemClock), &base_url);
+        if let Some(handle) = telemetry::init_metrics() {
+            state = state.with_metrics(handle);
+        }
         Ok(Server {
             listener,
             app: abo_web::router(state),
