@@ -7,9 +7,15 @@ use super::links::{Link, LinkFamily, LinkSigner};
 use super::params::Params;
 use crate::AppState;
 use abo_store::{customers, segments};
-use axum::Json;
 use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
 use serde::Serialize;
+
+/// The customer routes, in lower case (see `api::normalise_path`).
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/v1/customer", get(get_customer))
+}
 
 /// The contract's `Customer`.
 #[derive(Debug, Serialize)]

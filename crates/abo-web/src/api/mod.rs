@@ -24,13 +24,11 @@ pub mod params;
 
 use crate::AppState;
 use axum::Router;
-use axum::routing::get;
 
-/// Every `/v1` route, registered in lower case.
+/// Every `/v1` route. Each resource module has a `routes()` that registers
+/// its paths **in lower case**; add one `.merge(...)` line per module here.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        // Customers
-        .route("/v1/customer", get(customers::get_customer))
+    Router::new().merge(customers::routes())
 }
 
 /// Lower-cases the path of an API request, so `/v1/Customers`,
