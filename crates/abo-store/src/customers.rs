@@ -451,3 +451,112 @@ pub async fn replace_personal_data(
     .ok_or(StoreError::NotFound("customer"))?;
     Ok(from_row(&row)?)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for the Customers use cases (abo-service::customers): lookups across segments, the
+// `ReferenceFeature` filter of `GET /v1/Customers`, and what blocks an anonymization.
+
+/// Every customer of the business with this reference, whatever its segment (a reference is
+/// unique per segment only), oldest first. Used by lookups that do not name a segment.
+pub async fn find_all_by_reference(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    reference: &str,
+) -> Result<Vec<Customer>> {
+    let rows = sqlx::query(
+        "SELECT * FROM customers WHERE business_id = $1 AND reference = $2 ORDER BY id",
+    )
+    .bind(business_id)
+    .bind(reference)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+}
+
+macro_rules! with_active_feature_where {
+    () => {
+        " WHERE business_id = $1 AND ($2 IS NULL OR segment_id = $2) AND id IN \
+         (SELECT s.customer_id FROM subscriptions s JOIN subscription_features sf \
+         ON sf.subscription_id = s.id AND sf.business_id = s.business_id \
+         WHERE s.business_id = $1 AND sf.feature_id = $3 AND s.state LIKE 'Active%')"
+    };
+}
+
+/// Customers (optionally of one segment) having an active subscription (`Active*` state)
+/// whose features include `feature_id`; oldest id first.
+pub async fn list_with_active_feature(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    segment_id: Option<i64>,
+    feature_id: i64,
+    page: PageRequest,
+) -> Result<Page<Customer>> {
+    let (offset, limit) = page.clamped();
+    const COUNT: &str = concat!(
+        "SELECT COUNT(*) AS n FROM customers",
+        with_active_feature_where!()
+    );
+    const SELECT: &str = concat!(
+        "SELECT * FROM customers",
+        with_active_feature_where!(),
+        " ORDER BY id LIMIT $4 OFFSET $5"
+    );
+    let total = sqlx::query(COUNT)
+        .bind(business_id)
+        .bind(segment_id)
+        .bind(feature_id)
+        .fetch_one(&mut *conn)
+        .await?
+        .i("n")?;
+    let rows = sqlx::query(SELECT)
+        .bind(business_id)
+        .bind(segment_id)
+        .bind(feature_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    let items = rows.iter().map(from_row).collect::<sqlx::Result<_>>()?;
+    Ok(Page { items, total })
+}
+
+/// What still ties a customer to money owed or services running; anonymization is refused
+/// while any count is non-zero.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ErasureBlockers {
+    /// Issued debit invoices still owed: `Due*` or `Problem*` states.
+    pub due_invoices: i64,
+    /// Subscriptions the customer holds or pays for that are active, suspended (restartable)
+    /// or scheduled to start (`DraftDelayed*`).
+    pub live_subscriptions: i64,
+}
+
+pub async fn erasure_blockers(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    customer_id: i64,
+) -> Result<ErasureBlockers> {
+    let due_invoices = sqlx::query(
+        "SELECT COUNT(*) AS n FROM invoices WHERE business_id = $1 AND customer_id = $2 \
+         AND is_credit_note = FALSE AND (state LIKE 'Due%' OR state LIKE 'Problem%')",
+    )
+    .bind(business_id)
+    .bind(customer_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .i("n")?;
+    let live_subscriptions = sqlx::query(
+        "SELECT COUNT(*) AS n FROM subscriptions WHERE business_id = $1 \
+         AND (customer_id = $2 OR customer_buyer_id = $2) \
+         AND (state LIKE 'Active%' OR state LIKE 'Suspended%' OR state LIKE 'DraftDelayed%')",
+    )
+    .bind(business_id)
+    .bind(customer_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .i("n")?;
+    Ok(ErasureBlockers {
+        due_invoices,
+        live_subscriptions,
+    })
+}

@@ -40,6 +40,9 @@ pub use store::{Backend, Store, StoreOptions, Tx};
 
 pub use sqlx::AnyConnection;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 /// Offset/limit pagination request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {

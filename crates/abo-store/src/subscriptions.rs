@@ -567,3 +567,54 @@ pub async fn due_for_renewal(
         .map(|r| Ok((r.i("business_id")?, r.i("id")?)))
         .collect::<sqlx::Result<_>>()?)
 }
+
+/// Subscriptions of the business filtered by segment, recipient and/or buyer (each `None` =
+/// any), oldest first, with their features. Added for `GET /v1/Subscriptions`, whose
+/// `ReferenceCustomerBuyer` filter [`SubscriptionFilter`] cannot express.
+pub async fn list_by_parties(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    segment_id: Option<i64>,
+    customer_id: Option<i64>,
+    customer_buyer_id: Option<i64>,
+    page: PageRequest,
+) -> Result<Page<Subscription>> {
+    macro_rules! parties_where {
+        () => {
+            " WHERE business_id = $1 AND ($2 IS NULL OR segment_id = $2) \
+             AND ($3 IS NULL OR customer_id = $3) AND ($4 IS NULL OR customer_buyer_id = $4)"
+        };
+    }
+    let (offset, limit) = page.clamped();
+    let total = sqlx::query(concat!(
+        "SELECT COUNT(*) AS n FROM subscriptions",
+        parties_where!()
+    ))
+    .bind(business_id)
+    .bind(segment_id)
+    .bind(customer_id)
+    .bind(customer_buyer_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .i("n")?;
+    let rows = sqlx::query(concat!(
+        "SELECT * FROM subscriptions",
+        parties_where!(),
+        " ORDER BY id LIMIT $5 OFFSET $6"
+    ))
+    .bind(business_id)
+    .bind(segment_id)
+    .bind(customer_id)
+    .bind(customer_buyer_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut sub = from_row(r)?;
+        sub.features = features(conn, business_id, sub.id).await?;
+        items.push(sub);
+    }
+    Ok(Page { items, total })
+}

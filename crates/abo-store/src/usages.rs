@@ -231,3 +231,160 @@ pub async fn list_events(
         .map(event_from_row)
         .collect::<sqlx::Result<_>>()?)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for the usage use cases (abo-service `usages`): the started subscription features that
+// a usage read or write can match, with what the API shows next to them, in one query.
+
+/// A subscription feature of a started (`Active*`) subscription, with its customer, segment and
+/// period: what a usage read or write needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StartedUsage {
+    pub subscription_id: i64,
+    pub customer_id: i64,
+    pub customer_reference: String,
+    pub segment_id: i64,
+    pub segment_reference: String,
+    pub segment_is_default: bool,
+    pub state: String,
+    pub date_start_us: Option<i64>,
+    pub date_period_start_us: Option<i64>,
+    pub date_period_end_us: Option<i64>,
+    #[serde(flatten)]
+    pub feature: SubscriptionFeature,
+}
+
+/// Which started usages to match; every `None` is "any".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StartedFilter<'a> {
+    /// ProAbono's usage endpoints carry no segment: a customer reference is matched in every
+    /// segment of the business unless `segment_id` narrows it.
+    pub customer_reference: Option<&'a str>,
+    pub customer_id: Option<i64>,
+    pub segment_id: Option<i64>,
+    pub feature_reference: Option<&'a str>,
+    pub subscription_id: Option<i64>,
+}
+
+/// Started subscription features matching `filter`, ordered by customer, then subscription start
+/// (oldest first), subscription id and feature position. Tiers are left empty.
+///
+/// The SQL is assembled from fixed clauses (never from input) so that each lookup uses its
+/// index: `($n IS NULL OR col = $n)` would make SQLite scan.
+pub async fn list_started(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    filter: &StartedFilter<'_>,
+) -> Result<Vec<StartedUsage>> {
+    let mut sql = String::from(
+        "SELECT sf.*, f.reference AS feature_reference, f.type_feature AS type_feature, \
+         s.customer_id AS customer_id, s.state AS state, s.segment_id AS segment_id, \
+         s.date_start_us AS date_start_us, s.date_period_start_us AS date_period_start_us, \
+         s.date_period_end_us AS date_period_end_us, c.reference AS customer_reference, \
+         g.reference AS segment_reference, g.is_default AS segment_is_default \
+         FROM subscriptions s \
+         JOIN customers c ON c.id = s.customer_id \
+         JOIN segments g ON g.id = s.segment_id \
+         JOIN subscription_features sf ON sf.subscription_id = s.id \
+         JOIN features f ON f.id = sf.feature_id \
+         WHERE s.business_id = $1 AND c.business_id = $1 AND sf.business_id = $1 \
+         AND s.state LIKE 'Active%'",
+    );
+    let mut n = 1;
+    let mut clause = |sql: &mut String, text: &str| {
+        n += 1;
+        sql.push_str(&text.replace("$?", &format!("${n}")));
+    };
+    if filter.customer_reference.is_some() {
+        // Through the (segment_id, reference) unique index, one probe per segment.
+        clause(
+            &mut sql,
+            " AND c.reference = $? AND c.segment_id IN \
+             (SELECT id FROM segments WHERE business_id = $1)",
+        );
+    }
+    if filter.customer_id.is_some() {
+        clause(&mut sql, " AND s.customer_id = $?");
+    }
+    if filter.segment_id.is_some() {
+        clause(&mut sql, " AND s.segment_id = $?");
+    }
+    if filter.feature_reference.is_some() {
+        clause(&mut sql, " AND f.reference = $?");
+    }
+    if filter.subscription_id.is_some() {
+        clause(&mut sql, " AND s.id = $?");
+    }
+    sql.push_str(
+        " ORDER BY s.customer_id, COALESCE(s.date_start_us, s.created_at_us), s.id, \
+         sf.position, sf.id",
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+    if let Some(v) = filter.customer_reference {
+        query = query.bind(v.to_owned());
+    }
+    if let Some(v) = filter.customer_id {
+        query = query.bind(v);
+    }
+    if let Some(v) = filter.segment_id {
+        query = query.bind(v);
+    }
+    if let Some(v) = filter.feature_reference {
+        query = query.bind(v.to_owned());
+    }
+    if let Some(v) = filter.subscription_id {
+        query = query.bind(v);
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            Ok(StartedUsage {
+                subscription_id: r.i("subscription_id")?,
+                customer_id: r.i("customer_id")?,
+                customer_reference: r.s("customer_reference")?,
+                segment_id: r.i("segment_id")?,
+                segment_reference: r.s("segment_reference")?,
+                segment_is_default: r.b("segment_is_default")?,
+                state: r.s("state")?,
+                date_start_us: r.oi("date_start_us")?,
+                date_period_start_us: r.oi("date_period_start_us")?,
+                date_period_end_us: r.oi("date_period_end_us")?,
+                feature: feature_from_row(r)?,
+            })
+        })
+        .collect::<sqlx::Result<_>>()?)
+}
+
+/// [`apply_increment`] that refuses to take the counter below zero, still in one statement:
+/// `Ok(None)` when the increment would make it negative (nothing changed), `NotFound` when the
+/// subscription has no such feature.
+pub async fn apply_increment_non_negative(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+    increment: i64,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "UPDATE subscription_features \
+         SET quantity_current = COALESCE(quantity_current, 0) + $1 \
+         WHERE business_id = $2 AND subscription_id = $3 AND feature_id = $4 \
+         AND COALESCE(quantity_current, 0) + $1 >= 0 \
+         RETURNING quantity_current",
+    )
+    .bind(increment)
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    match row {
+        Some(row) => Ok(Some(row.i("quantity_current")?)),
+        None => {
+            // Tell "below zero" from "no such feature" (rare path: a refused write).
+            get(conn, business_id, subscription_id, feature_id).await?;
+            Ok(None)
+        }
+    }
+}

@@ -158,7 +158,7 @@ async fn invoice_numbering_is_gapless(store: Store) {
         1
     );
 }
-crate::both_backends!(invoice_numbering_is_gapless => sqlite_invoice_numbering_is_gapless, postgres_invoice_numbering_is_gapless);
+abo_store::both_backends!(invoice_numbering_is_gapless => sqlite_invoice_numbering_is_gapless, postgres_invoice_numbering_is_gapless);
 
 /// Concurrent issuers in one segment get distinct consecutive numbers.
 async fn concurrent_issues_get_consecutive_numbers(store: Store) {
@@ -193,7 +193,7 @@ async fn concurrent_issues_get_consecutive_numbers(store: Store) {
     numbers.sort();
     assert_eq!(numbers, (1..=15).collect::<Vec<i64>>());
 }
-crate::both_backends!(concurrent_issues_get_consecutive_numbers => sqlite_concurrent_issues_get_consecutive_numbers, postgres_concurrent_issues_get_consecutive_numbers);
+abo_store::both_backends!(concurrent_issues_get_consecutive_numbers => sqlite_concurrent_issues_get_consecutive_numbers, postgres_concurrent_issues_get_consecutive_numbers);
 
 async fn balance_lines_are_exactly_once(store: Store) {
     let t = tenant(&store, "A").await;
@@ -272,7 +272,7 @@ async fn balance_lines_are_exactly_once(store: Store) {
         -2_500
     );
 }
-crate::both_backends!(balance_lines_are_exactly_once => sqlite_balance_lines_are_exactly_once, postgres_balance_lines_are_exactly_once);
+abo_store::both_backends!(balance_lines_are_exactly_once => sqlite_balance_lines_are_exactly_once, postgres_balance_lines_are_exactly_once);
 
 async fn idempotency_keys(store: Store) {
     let a = tenant(&store, "A").await;
@@ -330,4 +330,4 @@ async fn idempotency_keys(store: Store) {
         Reservation::New
     );
 }
-crate::both_backends!(idempotency_keys => sqlite_idempotency_keys, postgres_idempotency_keys);
+abo_store::both_backends!(idempotency_keys => sqlite_idempotency_keys, postgres_idempotency_keys);

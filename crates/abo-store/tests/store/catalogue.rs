@@ -134,7 +134,7 @@ async fn uniqueness_rules(store: Store) {
         .await
         .unwrap();
 }
-crate::both_backends!(uniqueness_rules => sqlite_uniqueness_rules, postgres_uniqueness_rules);
+abo_store::both_backends!(uniqueness_rules => sqlite_uniqueness_rules, postgres_uniqueness_rules);
 
 fn new_discount(t: &Tenant, reference: &str) -> NewDiscount {
     NewDiscount {
@@ -304,7 +304,7 @@ async fn catalogue_upserts_are_idempotent(store: Store) {
     assert_eq!(page.items[0].reference, "basic");
     assert_eq!(features::list(&mut c, t.bid()).await.unwrap().len(), 2);
 }
-crate::both_backends!(catalogue_upserts_are_idempotent => sqlite_catalogue_upserts_are_idempotent, postgres_catalogue_upserts_are_idempotent);
+abo_store::both_backends!(catalogue_upserts_are_idempotent => sqlite_catalogue_upserts_are_idempotent, postgres_catalogue_upserts_are_idempotent);
 
 async fn segment_settings_partial_update(store: Store) {
     let t = tenant(&store, "A").await;
@@ -350,7 +350,7 @@ async fn segment_settings_partial_update(store: Store) {
         s3
     );
 }
-crate::both_backends!(segment_settings_partial_update => sqlite_segment_settings_partial_update, postgres_segment_settings_partial_update);
+abo_store::both_backends!(segment_settings_partial_update => sqlite_segment_settings_partial_update, postgres_segment_settings_partial_update);
 
 async fn credentials_and_link_keys(store: Store) {
     let a = tenant(&store, "A").await;
@@ -438,4 +438,4 @@ async fn credentials_and_link_keys(store: Store) {
     assert!(link_keys::get_by_kid(&mut c, b.bid(), "k1").await.is_err());
     assert_eq!(link_keys::list(&mut c, a.bid()).await.unwrap().len(), 2);
 }
-crate::both_backends!(credentials_and_link_keys => sqlite_credentials_and_link_keys, postgres_credentials_and_link_keys);
+abo_store::both_backends!(credentials_and_link_keys => sqlite_credentials_and_link_keys, postgres_credentials_and_link_keys);

@@ -164,7 +164,7 @@ async fn customer_upsert_and_partial_updates(store: Store) {
     );
     assert_eq!(anon.billing_address, kept);
 }
-crate::both_backends!(customer_upsert_and_partial_updates => sqlite_customer_upsert_and_partial_updates, postgres_customer_upsert_and_partial_updates);
+abo_store::both_backends!(customer_upsert_and_partial_updates => sqlite_customer_upsert_and_partial_updates, postgres_customer_upsert_and_partial_updates);
 
 async fn customer_listing_paginates(store: Store) {
     let t = tenant(&store, "A").await;
@@ -203,7 +203,7 @@ async fn customer_listing_paginates(store: Store) {
         0
     );
 }
-crate::both_backends!(customer_listing_paginates => sqlite_customer_listing_paginates, postgres_customer_listing_paginates);
+abo_store::both_backends!(customer_listing_paginates => sqlite_customer_listing_paginates, postgres_customer_listing_paginates);
 
 async fn concurrent_upserts_create_one_customer(store: Store) {
     let t = tenant(&store, "A").await;
@@ -236,4 +236,4 @@ async fn concurrent_upserts_create_one_customer(store: Store) {
     assert_eq!(ids.len(), 1, "{ids:?}");
     assert_eq!(created, 1);
 }
-crate::both_backends!(concurrent_upserts_create_one_customer => sqlite_concurrent_upserts_create_one_customer, postgres_concurrent_upserts_create_one_customer);
+abo_store::both_backends!(concurrent_upserts_create_one_customer => sqlite_concurrent_upserts_create_one_customer, postgres_concurrent_upserts_create_one_customer);

@@ -61,7 +61,7 @@ async fn enqueue_with_same_natural_key_is_a_noop(store: Store) {
             .is_none()
     );
 }
-crate::both_backends!(enqueue_with_same_natural_key_is_a_noop => sqlite_enqueue_with_same_natural_key_is_a_noop, postgres_enqueue_with_same_natural_key_is_a_noop);
+abo_store::both_backends!(enqueue_with_same_natural_key_is_a_noop => sqlite_enqueue_with_same_natural_key_is_a_noop, postgres_enqueue_with_same_natural_key_is_a_noop);
 
 /// Several workers claiming concurrently never get the same job, and together get them all.
 async fn concurrent_claims_never_share_a_job(store: Store) {
@@ -110,7 +110,7 @@ async fn concurrent_claims_never_share_a_job(store: Store) {
     assert_eq!(all.len(), unique.len(), "a job was claimed twice");
     assert_eq!(unique.len(), 60);
 }
-crate::both_backends!(concurrent_claims_never_share_a_job => sqlite_concurrent_claims_never_share_a_job, postgres_concurrent_claims_never_share_a_job);
+abo_store::both_backends!(concurrent_claims_never_share_a_job => sqlite_concurrent_claims_never_share_a_job, postgres_concurrent_claims_never_share_a_job);
 
 async fn expired_leases_are_reclaimed(store: Store) {
     let mut c = store.acquire().await.unwrap();
@@ -215,4 +215,4 @@ async fn expired_leases_are_reclaimed(store: Store) {
     assert_eq!(dead_ids, vec![now_dead, dead]);
     assert_eq!(jobs::purge_done(&mut c, NOW + 6 * lease).await.unwrap(), 1);
 }
-crate::both_backends!(expired_leases_are_reclaimed => sqlite_expired_leases_are_reclaimed, postgres_expired_leases_are_reclaimed);
+abo_store::both_backends!(expired_leases_are_reclaimed => sqlite_expired_leases_are_reclaimed, postgres_expired_leases_are_reclaimed);

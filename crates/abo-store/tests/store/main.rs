@@ -1,7 +1,5 @@
 //! The storage test suite. Every test is an `async fn(Store)` run on SQLite and on PostgreSQL
-//! (see `harness.rs`; set ABO_TEST_POSTGRES_URL, and ABO_REQUIRE_POSTGRES=1 in CI).
-
-mod harness;
+//! (see `abo_store::testing`; set ABO_TEST_POSTGRES_URL, and ABO_REQUIRE_POSTGRES=1 in CI).
 
 mod fixtures;
 

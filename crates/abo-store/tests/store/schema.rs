@@ -33,7 +33,7 @@ async fn migrations_are_idempotent(store: Store) {
             .is_not_found()
     );
 }
-crate::both_backends!(migrations_are_idempotent => sqlite_migrations_are_idempotent, postgres_migrations_are_idempotent);
+abo_store::both_backends!(migrations_are_idempotent => sqlite_migrations_are_idempotent, postgres_migrations_are_idempotent);
 
 async fn begin_uses_the_right_transaction(store: Store) {
     // A committed write is visible; a rolled-back one is not.
@@ -53,7 +53,7 @@ async fn begin_uses_the_right_transaction(store: Store) {
     businesses::get(&mut conn, kept.id).await.unwrap();
     assert!(businesses::get(&mut conn, dropped.id).await.is_err());
 }
-crate::both_backends!(begin_uses_the_right_transaction => sqlite_begin_uses_the_right_transaction, postgres_begin_uses_the_right_transaction);
+abo_store::both_backends!(begin_uses_the_right_transaction => sqlite_begin_uses_the_right_transaction, postgres_begin_uses_the_right_transaction);
 
 #[tokio::test]
 async fn sqlite_in_memory_works() {

@@ -162,4 +162,4 @@ async fn tenant_isolation(store: Store) {
         Err(StoreError::Invalid(_))
     ));
 }
-crate::both_backends!(tenant_isolation => sqlite_tenant_isolation, postgres_tenant_isolation);
+abo_store::both_backends!(tenant_isolation => sqlite_tenant_isolation, postgres_tenant_isolation);

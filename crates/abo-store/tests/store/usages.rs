@@ -124,7 +124,7 @@ async fn subscription_lifecycle(store: Store) {
     assert_eq!(replaced.features.len(), 1);
     assert_eq!(replaced.features[0].feature_reference, "api");
 }
-crate::both_backends!(subscription_lifecycle => sqlite_subscription_lifecycle, postgres_subscription_lifecycle);
+abo_store::both_backends!(subscription_lifecycle => sqlite_subscription_lifecycle, postgres_subscription_lifecycle);
 
 /// 200 concurrent increments on one usage sum exactly.
 async fn concurrent_increments_are_never_lost(store: Store) {
@@ -253,4 +253,4 @@ async fn concurrent_increments_are_never_lost(store: Store) {
             .is_not_found()
     );
 }
-crate::both_backends!(concurrent_increments_are_never_lost => sqlite_concurrent_increments_are_never_lost, postgres_concurrent_increments_are_never_lost);
+abo_store::both_backends!(concurrent_increments_are_never_lost => sqlite_concurrent_increments_are_never_lost, postgres_concurrent_increments_are_never_lost);

@@ -1,25 +1,32 @@
-//! Runs each storage test on SQLite (temp file) and on PostgreSQL (a fresh database per test).
+//! Test support shared by every crate's tests: run an async test body on
+//! SQLite (a temp file) and on PostgreSQL (a fresh database per test, dropped
+//! afterwards). Enabled by the `testing` feature (dev-dependencies only).
+//!
+//! PostgreSQL runs when `ABO_TEST_POSTGRES_URL` is set; otherwise the test
+//! prints `SKIPPED ...` with the reason, or fails when `ABO_REQUIRE_POSTGRES=1`
+//! (CI), so a skip can never pass silently.
 
 use std::future::Future;
 use std::io::Write;
 
-use abo_store::Store;
+use crate::Store;
 
 pub const PG_ENV: &str = "ABO_TEST_POSTGRES_URL";
 pub const REQUIRE_PG_ENV: &str = "ABO_REQUIRE_POSTGRES";
 
-/// Generate `#[tokio::test]`s running `$body` (an `async fn(Store)`) on both backends.
+/// Generate `#[tokio::test]`s running `$body` (an `async fn(Store)`) on both
+/// backends: `both_backends!(my_test => sqlite_my_test, postgres_my_test);`.
 #[macro_export]
 macro_rules! both_backends {
     ($body:path => $sqlite:ident, $postgres:ident) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $sqlite() {
-            $crate::harness::run_sqlite($body).await;
+            $crate::testing::run_sqlite($body).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $postgres() {
-            $crate::harness::run_postgres(stringify!($postgres), $body).await;
+            $crate::testing::run_postgres(stringify!($postgres), $body).await;
         }
     };
 }
@@ -60,7 +67,7 @@ where
     let db = format!("abo_t_{}", uuid::Uuid::new_v4().simple());
     let admin = Store::connect_with(
         &admin_url,
-        abo_store::StoreOptions {
+        crate::StoreOptions {
             max_connections: Some(1),
             ..Default::default()
         },
@@ -92,7 +99,7 @@ async fn admin_exec(admin: &Store, sql: &str) {
 }
 
 /// Replace the database name (the URL path) in a Postgres URL, keeping any query string.
-fn with_database(url: &str, db: &str) -> String {
+pub fn with_database(url: &str, db: &str) -> String {
     let (base, query) = match url.split_once('?') {
         Some((b, q)) => (b, Some(q)),
         None => (url, None),
