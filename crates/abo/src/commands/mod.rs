@@ -17,7 +17,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
             format!("cannot create data directory {}", config.data_dir.display())
         })?;
     }
-    let store = Store::connect(&url)
+    // Fail within seconds when the database is unreachable: an operator
+    // waiting on a silent prompt is worse than a clear error and a retry.
+    let options = abo_store::StoreOptions {
+        acquire_timeout: std::time::Duration::from_secs(5),
+        ..Default::default()
+    };
+    let store = Store::connect_with(&url, options)
         .await
         .with_context(|| format!("cannot open database {}", redact(&url)))?;
     store
