@@ -8,7 +8,9 @@ pub mod customers;
 pub mod demo;
 pub mod error;
 pub mod links;
+pub mod offers;
 pub mod subscribe;
 pub mod subscriptions;
+pub mod usages;
 
 pub use error::{Result, ServiceError};

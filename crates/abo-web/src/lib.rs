@@ -21,7 +21,12 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::routes())
-        .merge(api::router())
+        .merge(
+            api::router().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                api::idempotency::middleware,
+            )),
+        )
         .with_state(state)
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(TraceLayer::new_for_http())

@@ -18,9 +18,15 @@ pub mod body;
 pub mod customers;
 pub mod dates;
 pub mod error;
+pub mod features;
+pub mod idempotency;
 pub mod links;
+pub mod offers;
+pub mod openapi;
 pub mod page;
 pub mod params;
+pub mod subscriptions;
+pub mod usages;
 
 use crate::AppState;
 use axum::Router;
@@ -28,7 +34,16 @@ use axum::Router;
 /// Every `/v1` route. Each resource module has a `routes()` that registers
 /// its paths **in lower case**; add one `.merge(...)` line per module here.
 pub fn router() -> Router<AppState> {
-    Router::new().merge(customers::routes())
+    Router::new()
+        .route(
+            "/v1/openapi.json",
+            axum::routing::get(openapi::openapi_json),
+        )
+        .merge(customers::routes())
+        .merge(usages::routes())
+        .merge(offers::routes())
+        .merge(features::routes())
+        .merge(subscriptions::routes())
 }
 
 /// Lower-cases the path of an API request, so `/v1/Customers`,

@@ -1,0 +1,704 @@
+//! Usages: what a customer may use now (rights), and the writes that change it.
+//!
+//! A usage is a feature of a **started** subscription (spec §1.7: "No Usage is
+//! returned until a subscription has started; ended subscriptions' features
+//! disappear"). Started means an `Active*` state: drafts, suspended and ended
+//! subscriptions are neither shown nor modifiable, and a write that matches
+//! none is refused with `Error.Api.Usage.NoneMatching` (spec §2.4).
+//!
+//! Writes (billing-rules, Features):
+//! - `Increment` (relative, may be negative) on Consumption and Limitation
+//!   features, applied with one `UPDATE … RETURNING` so that concurrent
+//!   increments all count (no read-modify-write). A counter never goes below
+//!   zero: such an increment is refused and changes nothing.
+//! - `QuantityCurrent` (absolute) on Consumption and Limitation features.
+//! - `IsEnabled` on OnOff features.
+//!
+//! Every write is logged as a usage event (what the billing engine values:
+//! Consumption extras in arrears, Limitation increases pro rata). A write
+//! carrying an idempotency key that was already recorded is not applied
+//! again: the retry answers the current state.
+//!
+//! Several started subscriptions of one customer may carry the same feature.
+//! Reads sum them (OnOff enabled if any, quantities summed, unlimited if any is
+//! unlimited). A write without `IdSubscription` goes to the **oldest** started
+//! subscription (earliest start, then lowest id): deterministic, and the one a
+//! customer has had longest is the one its usage most likely belongs to.
+
+use crate::error::{Result, ServiceError};
+use abo_core::FeatureType;
+use abo_store::usages::{self as store_usages, NewUsageEvent, StartedFilter, StartedUsage};
+use abo_store::{AnyConnection, Page, PageRequest, Store, features};
+
+/// The ProAbono code of "no started subscription carries that feature".
+pub const NONE_MATCHING: &str = "Error.Api.Usage.NoneMatching";
+
+/// Most usage writes one `POST /v1/Usages` call may carry.
+pub const MAX_BATCH: usize = 50;
+
+/// How far in the future a `DateStamp` may be, to absorb clock skew between
+/// the merchant's servers and ours; anything later is refused.
+pub const FUTURE_TOLERANCE_US: i64 = 60_000_000;
+
+/// The one change a usage write makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsageChange {
+    /// Relative change of the counter (`Increment`), may be negative.
+    Increment(i64),
+    /// Absolute counter (`QuantityCurrent`).
+    Quantity(i64),
+    /// OnOff switch (`IsEnabled`).
+    Enabled(bool),
+}
+
+/// One usage write (`UsageRequest`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageWrite {
+    pub feature_reference: String,
+    pub customer_reference: Option<String>,
+    pub subscription_id: Option<i64>,
+    pub change: UsageChange,
+    /// When the usage happened; `None` = now. Future instants are refused.
+    pub date_stamp_us: Option<i64>,
+    /// A retried write with the same key (per business) counts once.
+    pub idempotency_key: Option<String>,
+}
+
+/// Which usages to read. A customer is given by reference (matched in every
+/// segment, as ProAbono's usage endpoints carry no segment) or by id.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct UsageQuery {
+    pub feature_reference: Option<String>,
+    pub customer_reference: Option<String>,
+    pub customer_id: Option<i64>,
+    pub subscription_id: Option<i64>,
+    /// Narrows a customer reference to one segment.
+    pub segment_id: Option<i64>,
+}
+
+/// A usage as the API shows it. For Limitation and Consumption features,
+/// `quantity_included` and `quantity_current` are `None` when the right is
+/// unlimited; for OnOff features they are always `None`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Usage {
+    pub segment_id: i64,
+    pub segment_reference: String,
+    pub feature_id: i64,
+    pub feature_reference: String,
+    pub customer_id: i64,
+    pub customer_reference: String,
+    /// The subscription the usage is (or, summed, first) read from.
+    pub subscription_id: i64,
+    pub feature_type: FeatureType,
+    pub is_included: bool,
+    pub is_enabled: bool,
+    pub quantity_included: Option<i64>,
+    pub quantity_current: Option<i64>,
+    pub date_period_start_us: Option<i64>,
+    pub date_period_end_us: Option<i64>,
+}
+
+impl Usage {
+    /// A quantity feature without a limit (`QuantityCurrent` absent).
+    pub fn is_unlimited(&self) -> bool {
+        self.feature_type.has_quantity() && self.quantity_current.is_none()
+    }
+
+    fn from_started(row: &StartedUsage) -> Result<Usage> {
+        let feature_type: FeatureType = row.feature.type_feature.parse().map_err(|_| {
+            ServiceError::Internal(format!(
+                "stored feature type '{}' is unknown",
+                row.feature.type_feature
+            ))
+        })?;
+        let terms = &row.feature.terms;
+        let (quantity_included, quantity_current) = if !feature_type.has_quantity() {
+            (None, None)
+        } else {
+            match terms.quantity_included {
+                // No included limit: unlimited, whatever the counter says.
+                None => (None, None),
+                Some(included) => (
+                    Some(included),
+                    Some(row.feature.quantity_current.unwrap_or(0)),
+                ),
+            }
+        };
+        Ok(Usage {
+            segment_id: row.segment_id,
+            segment_reference: row.segment_reference.clone(),
+            feature_id: terms.feature_id,
+            feature_reference: row.feature.feature_reference.clone(),
+            customer_id: row.customer_id,
+            customer_reference: row.customer_reference.clone(),
+            subscription_id: row.subscription_id,
+            feature_type,
+            is_included: terms.is_included,
+            is_enabled: terms.is_enabled,
+            quantity_included,
+            quantity_current,
+            date_period_start_us: row.date_period_start_us,
+            date_period_end_us: row.date_period_end_us,
+        })
+    }
+
+    /// Adds another subscription's right to the same feature (spec §1.5:
+    /// "OnOff enabled if any; quantities summed; unlimited if any unlimited").
+    fn absorb(&mut self, other: &Usage) {
+        self.is_included |= other.is_included;
+        self.is_enabled |= other.is_enabled;
+        if self.is_unlimited() || other.is_unlimited() {
+            self.quantity_included = None;
+            self.quantity_current = None;
+        } else if self.feature_type.has_quantity() {
+            self.quantity_included = Some(
+                self.quantity_included
+                    .unwrap_or(0)
+                    .saturating_add(other.quantity_included.unwrap_or(0)),
+            );
+            self.quantity_current = Some(
+                self.quantity_current
+                    .unwrap_or(0)
+                    .saturating_add(other.quantity_current.unwrap_or(0)),
+            );
+        }
+    }
+}
+
+/// Records one usage write (`POST /v1/Usage`) in its own transaction.
+pub async fn record_usage(
+    store: &Store,
+    business_id: i64,
+    write: &UsageWrite,
+    now_us: i64,
+) -> Result<Usage> {
+    check_write(write, now_us).map_err(|e| ServiceError::Invalid(vec![e]))?;
+    let mut tx = store.begin().await?;
+    let usage = apply_write(&mut tx, business_id, write, now_us).await?;
+    tx.commit().await?;
+    Ok(usage)
+}
+
+/// Records up to [`MAX_BATCH`] writes (`POST /v1/Usages`) all or nothing: every
+/// write is checked first (422 listing each bad one by its index), then all are
+/// applied in one transaction; a write that matches no started subscription
+/// refuses the whole batch, naming it.
+pub async fn record_usages(
+    store: &Store,
+    business_id: i64,
+    writes: &[UsageWrite],
+    now_us: i64,
+) -> Result<Vec<Usage>> {
+    if writes.len() > MAX_BATCH {
+        return Err(ServiceError::invalid(format!(
+            "a batch carries at most {MAX_BATCH} usages, not {}",
+            writes.len()
+        )));
+    }
+    let errors: Vec<String> = writes
+        .iter()
+        .enumerate()
+        .filter_map(|(i, w)| check_write(w, now_us).err().map(|e| format!("[{i}] {e}")))
+        .collect();
+    if !errors.is_empty() {
+        return Err(ServiceError::Invalid(errors));
+    }
+    let mut tx = store.begin().await?;
+    let mut out = Vec::with_capacity(writes.len());
+    for (i, write) in writes.iter().enumerate() {
+        let usage = apply_write(&mut tx, business_id, write, now_us)
+            .await
+            .map_err(|e| in_batch(i, e))?;
+        out.push(usage);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+fn in_batch(index: usize, err: ServiceError) -> ServiceError {
+    match err {
+        ServiceError::Invalid(m) => {
+            ServiceError::Invalid(m.into_iter().map(|e| format!("[{index}] {e}")).collect())
+        }
+        ServiceError::Refused { code, message } => ServiceError::Refused {
+            code,
+            message: format!("[{index}] {message}"),
+        },
+        ServiceError::NotFound(what) => ServiceError::NotFound(format!("[{index}] {what}")),
+        other => other,
+    }
+}
+
+/// What can be checked without the database.
+pub fn check_write(write: &UsageWrite, now_us: i64) -> std::result::Result<(), String> {
+    if write.feature_reference.trim().is_empty() {
+        return Err("ReferenceFeature is required".into());
+    }
+    if write
+        .customer_reference
+        .as_deref()
+        .is_none_or(|r| r.trim().is_empty())
+        && write.subscription_id.is_none()
+    {
+        return Err("ReferenceCustomer or IdSubscription is required".into());
+    }
+    if let UsageChange::Quantity(q) = write.change
+        && q < 0
+    {
+        return Err(format!("QuantityCurrent must not be negative, not {q}"));
+    }
+    if let Some(stamp) = write.date_stamp_us
+        && stamp > now_us.saturating_add(FUTURE_TOLERANCE_US)
+    {
+        return Err("DateStamp must not be in the future".into());
+    }
+    Ok(())
+}
+
+/// Resolves, logs and applies one checked write on `conn` (inside the
+/// caller's transaction).
+pub async fn apply_write(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    write: &UsageWrite,
+    now_us: i64,
+) -> Result<Usage> {
+    let rows = store_usages::list_started(
+        conn,
+        business_id,
+        &StartedFilter {
+            customer_reference: write.customer_reference.as_deref(),
+            feature_reference: Some(&write.feature_reference),
+            subscription_id: write.subscription_id,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let rows = one_customer(rows, write.customer_reference.as_deref())?;
+    // Rows come oldest subscription first: that is the deterministic pick.
+    let Some(target) = rows.first() else {
+        return Err(none_matching(conn, business_id, write).await);
+    };
+    let mut usage = Usage::from_started(target)?;
+    let kind = usage.feature_type;
+    match (kind, write.change) {
+        (FeatureType::OnOff, UsageChange::Enabled(_)) => {}
+        (FeatureType::OnOff, _) => {
+            return Err(ServiceError::invalid(format!(
+                "feature '{}' is OnOff: send IsEnabled, not Increment or QuantityCurrent",
+                write.feature_reference
+            )));
+        }
+        (_, UsageChange::Enabled(_)) => {
+            return Err(ServiceError::invalid(format!(
+                "feature '{}' is a {kind}: send Increment or QuantityCurrent, not IsEnabled",
+                write.feature_reference
+            )));
+        }
+        _ => {}
+    }
+    let (increment, quantity) = match write.change {
+        UsageChange::Increment(d) => (Some(d), None),
+        UsageChange::Quantity(q) => (None, Some(q)),
+        UsageChange::Enabled(on) => (None, Some(i64::from(on))),
+    };
+    let recorded = store_usages::record_event(
+        conn,
+        &NewUsageEvent {
+            business_id,
+            subscription_id: target.subscription_id,
+            feature_id: usage.feature_id,
+            increment,
+            quantity,
+            date_stamp_us: write.date_stamp_us.unwrap_or(now_us),
+            idempotency_key: write.idempotency_key.clone(),
+        },
+        now_us,
+    )
+    .await?;
+    if recorded.is_none() {
+        // Same idempotency key already recorded: a retry. Answer the current
+        // state without applying the change again.
+        return Ok(usage);
+    }
+    let (sub, feat) = (target.subscription_id, usage.feature_id);
+    match write.change {
+        UsageChange::Increment(d) => {
+            let Some(now) =
+                store_usages::apply_increment_non_negative(conn, business_id, sub, feat, d).await?
+            else {
+                return Err(ServiceError::invalid(format!(
+                    "Increment {d} would take QuantityCurrent of feature '{}' below zero",
+                    write.feature_reference
+                )));
+            };
+            if usage.quantity_current.is_some() {
+                usage.quantity_current = Some(now);
+            }
+        }
+        UsageChange::Quantity(q) => {
+            store_usages::set_quantity(conn, business_id, sub, feat, Some(q)).await?;
+            if usage.quantity_current.is_some() {
+                usage.quantity_current = Some(q);
+            }
+        }
+        UsageChange::Enabled(on) => {
+            store_usages::set_enabled(conn, business_id, sub, feat, on).await?;
+            usage.is_enabled = on;
+        }
+    }
+    Ok(usage)
+}
+
+/// The refusal of a write that matched nothing, naming the unknown feature
+/// when that is the reason (a cheap look-up on the error path only).
+async fn none_matching(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    write: &UsageWrite,
+) -> ServiceError {
+    match features::find_by_reference(conn, business_id, &write.feature_reference).await {
+        Ok(None) => ServiceError::not_found(format!("feature '{}'", write.feature_reference)),
+        Err(e) => e.into(),
+        Ok(Some(_)) => ServiceError::refused(NONE_MATCHING, no_match_message(write)),
+    }
+}
+
+fn no_match_message(write: &UsageWrite) -> String {
+    let who = match (&write.customer_reference, write.subscription_id) {
+        (Some(c), Some(s)) => format!("customer '{c}' (subscription {s})"),
+        (Some(c), None) => format!("customer '{c}'"),
+        (None, Some(s)) => format!("subscription {s}"),
+        (None, None) => "the customer".into(),
+    };
+    format!(
+        "No started subscription of {who} has the feature '{}'",
+        write.feature_reference
+    )
+}
+
+/// A customer reference may exist in several segments: keep one customer's
+/// rows, preferring the default segment's, and refuse a real ambiguity.
+fn one_customer(rows: Vec<StartedUsage>, reference: Option<&str>) -> Result<Vec<StartedUsage>> {
+    let Some(first) = rows.first() else {
+        return Ok(rows);
+    };
+    if reference.is_none() || rows.iter().all(|r| r.customer_id == first.customer_id) {
+        return Ok(rows);
+    }
+    let Some(default) = rows
+        .iter()
+        .find(|r| r.segment_is_default)
+        .map(|r| r.customer_id)
+    else {
+        return Err(ServiceError::invalid(format!(
+            "customer '{}' exists in several segments: give ReferenceSegment or IdSubscription",
+            reference.unwrap_or_default()
+        )));
+    };
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.customer_id == default)
+        .collect())
+}
+
+/// One usage (`GET /v1/Usage`): a feature of a customer, summed over its
+/// started subscriptions, or of one subscription. `NotFound` when none of its
+/// started subscriptions has the feature.
+pub async fn get_usage(store: &Store, business_id: i64, query: &UsageQuery) -> Result<Usage> {
+    let Some(feature) = query.feature_reference.as_deref().filter(|f| !f.is_empty()) else {
+        return Err(ServiceError::invalid("ReferenceFeature is required"));
+    };
+    if query.customer_reference.is_none()
+        && query.customer_id.is_none()
+        && query.subscription_id.is_none()
+    {
+        return Err(ServiceError::invalid(
+            "ReferenceCustomer, IdCustomer or IdSubscription is required",
+        ));
+    }
+    let usages = read(store, business_id, query).await?;
+    usages.into_iter().next().ok_or_else(|| {
+        let who = query
+            .customer_reference
+            .clone()
+            .map(|c| format!("customer '{c}'"))
+            .or(query.customer_id.map(|c| format!("customer {c}")))
+            .or(query.subscription_id.map(|s| format!("subscription {s}")))
+            .unwrap_or_default();
+        ServiceError::not_found(format!("usage of feature '{feature}' for {who}"))
+    })
+}
+
+/// Usages (`GET /v1/Usages`): one per customer and feature, summed over the
+/// customer's started subscriptions, or one per feature of the subscription
+/// when `subscription_id` is given. Ordered by customer, then the feature
+/// order of the customer's oldest subscription. With no filter at all, every
+/// started usage of the business.
+pub async fn list_usages(
+    store: &Store,
+    business_id: i64,
+    query: &UsageQuery,
+    page: PageRequest,
+) -> Result<Page<Usage>> {
+    let all = read(store, business_id, query).await?;
+    let total = i64::try_from(all.len()).unwrap_or(i64::MAX);
+    let offset = usize::try_from(page.offset.max(0)).unwrap_or(usize::MAX);
+    let limit = usize::try_from(page.limit.clamp(0, 1000)).unwrap_or(0);
+    let items = all.into_iter().skip(offset).take(limit).collect();
+    Ok(Page { items, total })
+}
+
+async fn read(store: &Store, business_id: i64, query: &UsageQuery) -> Result<Vec<Usage>> {
+    let mut conn = store.acquire().await?;
+    let rows = store_usages::list_started(
+        &mut conn,
+        business_id,
+        &StartedFilter {
+            customer_reference: query.customer_reference.as_deref(),
+            customer_id: query.customer_id,
+            segment_id: query.segment_id,
+            feature_reference: query.feature_reference.as_deref(),
+            subscription_id: query.subscription_id,
+        },
+    )
+    .await?;
+    let rows = one_customer(rows, query.customer_reference.as_deref())?;
+    let mut out: Vec<Usage> = Vec::new();
+    for row in &rows {
+        let usage = Usage::from_started(row)?;
+        // Rows are grouped by customer, so the same (customer, feature) is
+        // always among this customer's usages: a short scan back suffices.
+        let same = out
+            .iter_mut()
+            .rev()
+            .take_while(|u| u.customer_id == usage.customer_id)
+            .find(|u| u.feature_id == usage.feature_id);
+        match same {
+            Some(existing) if query.subscription_id.is_none() => existing.absorb(&usage),
+            _ => out.push(usage),
+        }
+    }
+    Ok(out)
+}
+
+/// One line of a usage quote.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct QuoteLine {
+    pub subscription_id: i64,
+    pub feature_id: i64,
+    pub label: String,
+    /// Charged now (Limitation increase pro rata, OnOff option pro rata).
+    pub amount_due_now: i64,
+    /// The line's amount (for Consumption: what the extra units add at renewal).
+    pub amount: i64,
+    pub quantity_reported: Option<i64>,
+    pub quantity_billed: Option<i64>,
+    pub date_period_start_us: Option<i64>,
+    pub date_period_end_us: Option<i64>,
+}
+
+/// The price of a usage change, without applying it (legacy
+/// `POST /v1/Pricing/Usage`, and the quoting API's usage quote).
+///
+/// Computed from the subscription's snapshot with the core rules:
+/// a Limitation increase is charged now for the rest of the period
+/// (`limitation_increase`: actual/actual days in the segment's time zone) and
+/// a decrease costs nothing until renewal; Consumption extras are billed in
+/// arrears, so nothing is due now and the line shows what the change adds at
+/// renewal; enabling a priced OnOff option is charged pro rata. Abo has no
+/// tax engine yet, so totals equal subtotals. `next_term` is the price of the
+/// next full period after the change: the recurring fee plus Limitation
+/// extras and enabled OnOff options.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UsageQuote {
+    pub subscription_id: i64,
+    pub currency: abo_core::Currency,
+    pub amount_due_now: i64,
+    pub amount: i64,
+    pub date_period_start_us: Option<i64>,
+    pub date_period_end_us: Option<i64>,
+    pub lines: Vec<QuoteLine>,
+    pub next_term: i64,
+}
+
+pub async fn quote_usage(
+    store: &Store,
+    business_id: i64,
+    write: &UsageWrite,
+    now_us: i64,
+) -> Result<UsageQuote> {
+    use abo_core::{Currency, FeaturePricing, local_date, price_quantity};
+    use abo_store::{segments, subscriptions};
+
+    check_write(write, now_us).map_err(|e| ServiceError::Invalid(vec![e]))?;
+    let mut conn = store.acquire().await?;
+    let rows = store_usages::list_started(
+        &mut conn,
+        business_id,
+        &StartedFilter {
+            customer_reference: write.customer_reference.as_deref(),
+            feature_reference: Some(&write.feature_reference),
+            subscription_id: write.subscription_id,
+            ..Default::default()
+        },
+    )
+    .await?;
+    let rows = one_customer(rows, write.customer_reference.as_deref())?;
+    let Some(target) = rows.first() else {
+        return Err(none_matching(&mut conn, business_id, write).await);
+    };
+    let subscription = subscriptions::get(&mut conn, business_id, target.subscription_id).await?;
+    let segment = segments::get(&mut conn, business_id, subscription.segment_id).await?;
+    let currency = Currency::from_code(&subscription.currency)?;
+    let feature = subscription
+        .features
+        .iter()
+        .find(|f| f.terms.feature_id == target.feature.terms.feature_id)
+        .ok_or_else(|| ServiceError::Internal("quoted feature vanished".into()))?;
+    let kind: FeatureType = feature
+        .type_feature
+        .parse()
+        .map_err(|_| ServiceError::Internal("stored feature type".into()))?;
+    let pricing = crate::catalog::mapping::pricing_from_store(&feature.terms)?;
+    let included = u64::try_from(feature.terms.quantity_included.unwrap_or(0)).unwrap_or(0);
+    let old = feature.quantity_current.unwrap_or(0);
+    let new = match write.change {
+        UsageChange::Increment(d) => old.saturating_add(d),
+        UsageChange::Quantity(q) => q,
+        UsageChange::Enabled(_) => old,
+    };
+    if new < 0 {
+        return Err(ServiceError::invalid(format!(
+            "the change would take QuantityCurrent of feature '{}' below zero",
+            write.feature_reference
+        )));
+    }
+    let (old_u, new_u) = (
+        u64::try_from(old).unwrap_or(0),
+        u64::try_from(new).unwrap_or(0),
+    );
+    let unlimited = kind.has_quantity() && feature.terms.quantity_included.is_none();
+
+    // The current period as local dates in the segment's time zone.
+    let tz = jiff::tz::TimeZone::get(&segment.time_zone)
+        .map_err(|e| ServiceError::Internal(format!("time zone {}: {e}", segment.time_zone)))?;
+    let to_date = |us: i64| -> Result<jiff::civil::Date> {
+        let ts = jiff::Timestamp::from_microsecond(us)
+            .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(local_date(ts, &tz))
+    };
+    let period = match (
+        subscription.date_period_start_us,
+        subscription.date_period_end_us,
+    ) {
+        (Some(s), Some(e)) => Some(abo_core::Period::new(to_date(s)?, to_date(e)?)?),
+        _ => None,
+    };
+    let change_date = to_date(write.date_stamp_us.unwrap_or(now_us).min(now_us))?;
+    let prorated = |amount: i64| -> Result<i64> {
+        match period.filter(|p| p.contains(change_date)) {
+            Some(p) => Ok(abo_core::prorate(
+                amount,
+                abo_core::fraction(change_date, p)?,
+            )),
+            // Outside the period (or none yet): a whole period's price.
+            None => Ok(amount),
+        }
+    };
+
+    let (due_now, amount, label) = match (kind, write.change) {
+        (FeatureType::OnOff, UsageChange::Enabled(on)) => {
+            let price = match &pricing {
+                FeaturePricing::OnOff { amount }
+                    if on && !feature.terms.is_enabled && !feature.terms.is_included =>
+                {
+                    *amount
+                }
+                _ => 0,
+            };
+            let now = prorated(price)?;
+            (now, now, "Feature - prorated option")
+        }
+        (FeatureType::OnOff, _) | (_, UsageChange::Enabled(_)) => {
+            return Err(ServiceError::invalid(format!(
+                "this change does not fit feature '{}' ({kind})",
+                write.feature_reference
+            )));
+        }
+        (_, _) if unlimited => (0, 0, "Feature - unlimited"),
+        (FeatureType::Limitation, _) => {
+            let charge = match period.filter(|p| p.contains(change_date)) {
+                Some(p) => {
+                    abo_core::limitation_increase(&pricing, included, old_u, new_u, change_date, p)?
+                }
+                None => (price_quantity(&pricing, included, new_u)?
+                    - price_quantity(&pricing, included, old_u)?)
+                .max(0),
+            };
+            (charge, charge, "Feature - prorated adjustment")
+        }
+        (FeatureType::Consumption, _) => {
+            let extra = price_quantity(&pricing, included, new_u)?
+                - price_quantity(&pricing, included, old_u)?;
+            (0, extra, "Feature - consumption billed at renewal")
+        }
+    };
+
+    // Next full period: the recurring fee, Limitation extras at their
+    // (new) quantities and enabled priced OnOff options.
+    let mut next_term = subscription.amount_recurrence;
+    for f in &subscription.features {
+        let p = crate::catalog::mapping::pricing_from_store(&f.terms)?;
+        let is_target = f.terms.feature_id == feature.terms.feature_id;
+        let add = match (f.type_feature.as_str(), &p) {
+            ("Limitation", _) if f.terms.quantity_included.is_some() => {
+                let q = if is_target {
+                    new
+                } else {
+                    f.quantity_current.unwrap_or(0)
+                };
+                price_quantity(
+                    &p,
+                    u64::try_from(f.terms.quantity_included.unwrap_or(0)).unwrap_or(0),
+                    u64::try_from(q).unwrap_or(0),
+                )?
+            }
+            ("OnOff", FeaturePricing::OnOff { amount }) if !f.terms.is_included => {
+                let on = match (is_target, write.change) {
+                    (true, UsageChange::Enabled(on)) => on,
+                    _ => f.terms.is_enabled,
+                };
+                if on { *amount } else { 0 }
+            }
+            _ => 0,
+        };
+        next_term = next_term.saturating_add(add);
+    }
+    let feature_name = features::get(&mut conn, business_id, feature.terms.feature_id)
+        .await?
+        .name;
+    Ok(UsageQuote {
+        subscription_id: subscription.id,
+        currency,
+        amount_due_now: due_now,
+        amount,
+        date_period_start_us: subscription.date_period_start_us,
+        date_period_end_us: subscription.date_period_end_us,
+        lines: vec![QuoteLine {
+            subscription_id: subscription.id,
+            feature_id: feature.terms.feature_id,
+            label: format!("{label} - {feature_name}"),
+            amount_due_now: due_now,
+            amount,
+            quantity_reported: kind.has_quantity().then_some(new),
+            quantity_billed: kind.has_quantity().then(|| {
+                new.saturating_sub(i64::try_from(included).unwrap_or(0))
+                    .max(0)
+            }),
+            date_period_start_us: subscription.date_period_start_us,
+            date_period_end_us: subscription.date_period_end_us,
+        }],
+        next_term,
+    })
+}
