@@ -81,16 +81,28 @@ pub async fn create_business(
     })
 }
 
-/// Adds a pair of API credentials to an existing business.
+/// Adds a pair of API credentials to an existing business. `legacy_states`
+/// makes the API answer pre-2022 subscription state names (`Running`) to
+/// this client, for integrations written against the old vocabulary.
 pub async fn add_credentials(
     store: &Store,
     business_id: i64,
     label: &str,
+    legacy_states: bool,
     now_us: i64,
 ) -> Result<Credentials> {
     let mut tx = store.begin().await?;
     businesses::get(&mut tx, business_id).await?;
     let credentials = insert_credentials(&mut tx, business_id, label, now_us).await?;
+    if legacy_states {
+        let (_, stored) = credentials::authenticate(
+            &mut tx,
+            &credentials.agent_key,
+            &hash_api_key(&credentials.api_key),
+        )
+        .await?;
+        credentials::set_legacy_states(&mut tx, business_id, stored.id, true).await?;
+    }
     tx.commit().await?;
     Ok(credentials)
 }

@@ -69,7 +69,7 @@ pub async fn ensure_demo(store: &Store, known: Option<Credentials>, now_us: i64)
             {
                 c
             }
-            _ => business::add_credentials(store, demo_business.id, "demo", now_us).await?,
+            _ => business::add_credentials(store, demo_business.id, "demo", false, now_us).await?,
         };
         return Ok(Demo {
             business_id: demo_business.id,

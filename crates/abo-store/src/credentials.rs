@@ -18,6 +18,8 @@ pub struct ApiCredential {
     pub label: String,
     pub created_at_us: i64,
     pub revoked_at_us: Option<i64>,
+    /// Answer legacy subscription state names (`Running`) to this client.
+    pub legacy_states: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,6 +40,7 @@ fn from_row(r: &AnyRow) -> sqlx::Result<ApiCredential> {
         label: r.s("label")?,
         created_at_us: r.i("created_at_us")?,
         revoked_at_us: r.oi("revoked_at_us")?,
+        legacy_states: r.b("legacy_states")?,
     })
 }
 
@@ -69,8 +72,17 @@ pub async fn find_business_by_credentials(
     agent_key: &str,
     api_key_hash: &str,
 ) -> Result<Business> {
+    Ok(authenticate(conn, agent_key, api_key_hash).await?.0)
+}
+
+/// Like [`find_business_by_credentials`], with the credential itself (its settings).
+pub async fn authenticate(
+    conn: &mut AnyConnection,
+    agent_key: &str,
+    api_key_hash: &str,
+) -> Result<(Business, ApiCredential)> {
     let row = sqlx::query(
-        "SELECT business_id FROM api_credentials \
+        "SELECT * FROM api_credentials \
          WHERE agent_key = $1 AND api_key_hash = $2 AND revoked_at_us IS NULL",
     )
     .bind(agent_key)
@@ -78,7 +90,31 @@ pub async fn find_business_by_credentials(
     .fetch_optional(&mut *conn)
     .await?
     .or_not_found("credentials")?;
-    businesses::get(conn, row.i("business_id")?).await
+    let credential = from_row(&row)?;
+    Ok((
+        businesses::get(conn, credential.business_id).await?,
+        credential,
+    ))
+}
+
+/// Chooses the subscription state vocabulary answered to this credential.
+pub async fn set_legacy_states(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    legacy_states: bool,
+) -> Result<ApiCredential> {
+    let row = sqlx::query(
+        "UPDATE api_credentials SET legacy_states = $1 WHERE business_id = $2 AND id = $3 \
+         RETURNING *",
+    )
+    .bind(legacy_states)
+    .bind(business_id)
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("credentials")?;
+    Ok(from_row(&row)?)
 }
 
 pub async fn list(conn: &mut AnyConnection, business_id: i64) -> Result<Vec<ApiCredential>> {

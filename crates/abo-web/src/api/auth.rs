@@ -2,6 +2,7 @@
 //! key. A short cache keeps the database off the hot path (15k req/s).
 
 use super::error::ApiError;
+use super::params::Params;
 use crate::AppState;
 use abo_store::businesses::Business;
 use axum::extract::FromRequestParts;
@@ -18,8 +19,9 @@ const CACHE_MAX: usize = 10_000;
 
 #[derive(Default)]
 pub(crate) struct AuthCache {
-    /// (agent key, SHA-256 of API key) → business, and when it was checked.
-    entries: RwLock<HashMap<(String, String), (Business, Instant)>>,
+    /// (agent key, SHA-256 of API key) → business, the credential's legacy
+    /// state setting, and when it was checked.
+    entries: RwLock<HashMap<(String, String), (Business, bool, Instant)>>,
 }
 
 /// The authenticated caller of an API Live request.
@@ -28,6 +30,9 @@ pub struct Caller {
     pub business: Business,
     /// "Now" for this business (its test clock when it has one).
     pub now_us: i64,
+    /// Answer legacy subscription state names (`Running`, ...): set per API
+    /// credential for pre-2022 clients, or per request with `LegacyStates=true`.
+    pub legacy_states: bool,
 }
 
 impl Caller {
@@ -48,25 +53,23 @@ impl FromRequestParts<AppState> for Caller {
         let key = (agent_key, hash);
         let cached = state.auth.entries.read().ok().and_then(|m| {
             m.get(&key)
-                .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-                .map(|(b, _)| b.clone())
+                .filter(|(_, _, at)| at.elapsed() < CACHE_TTL)
+                .map(|(b, legacy, _)| (b.clone(), *legacy))
         });
-        let business = match cached {
-            Some(b) => b,
+        let (business, legacy_states) = match cached {
+            Some(found) => found,
             None => {
                 let mut conn = state.store.acquire().await?;
-                let found =
-                    abo_store::credentials::find_business_by_credentials(&mut conn, &key.0, &key.1)
-                        .await;
+                let found = abo_store::credentials::authenticate(&mut conn, &key.0, &key.1).await;
                 match found {
-                    Ok(b) => {
+                    Ok((b, credential)) => {
                         if let Ok(mut map) = state.auth.entries.write() {
                             if map.len() >= CACHE_MAX {
                                 map.clear();
                             }
-                            map.insert(key, (b.clone(), Instant::now()));
+                            map.insert(key, (b.clone(), credential.legacy_states, Instant::now()));
                         }
-                        b
+                        (b, credential.legacy_states)
                     }
                     Err(e) if e.is_not_found() => {
                         return Err(ApiError::unauthorized("Invalid agent key or API key"));
@@ -83,7 +86,14 @@ impl FromRequestParts<AppState> for Caller {
             business
         };
         let now_us = state.now_us(&business);
-        Ok(Caller { business, now_us })
+        let legacy_states = Params::from_query(parts.uri.query().unwrap_or(""))
+            .bool("LegacyStates")?
+            .unwrap_or(legacy_states);
+        Ok(Caller {
+            business,
+            now_us,
+            legacy_states,
+        })
     }
 }
 

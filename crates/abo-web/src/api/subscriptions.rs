@@ -88,11 +88,13 @@ pub struct SubscriptionDto {
     pub reference_customer: String,
     pub reference_customer_buyer: String,
     pub status: SubscriptionStatus,
-    pub state_subscription: SubscriptionState,
+    /// The current name (`ActiveRunning`), or the legacy one (`Running`) for
+    /// a client that asked for it (see `Caller::legacy_states`).
+    pub state_subscription: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_after_term: Option<SubscriptionStatus>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub state_subscription_after_term: Option<SubscriptionState>,
+    pub state_subscription_after_term: Option<&'static str>,
     pub currency: String,
     pub title_localized: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -137,7 +139,19 @@ pub struct SubscriptionDto {
 }
 
 impl SubscriptionDto {
-    pub fn new(view: &SubscriptionView, with_features: bool, links: Vec<Link>) -> SubscriptionDto {
+    pub fn new(
+        view: &SubscriptionView,
+        with_features: bool,
+        legacy_states: bool,
+        links: Vec<Link>,
+    ) -> SubscriptionDto {
+        let name = |state: SubscriptionState| {
+            if legacy_states {
+                state.to_legacy().as_str()
+            } else {
+                state.as_str()
+            }
+        };
         let s = &view.subscription;
         let features = with_features.then(|| {
             view.features
@@ -170,9 +184,9 @@ impl SubscriptionDto {
             reference_customer: view.customer_reference.clone(),
             reference_customer_buyer: view.buyer_reference.clone(),
             status: view.status(),
-            state_subscription: view.state,
+            state_subscription: name(view.state),
             status_after_term: view.status_after_term(),
-            state_subscription_after_term: view.state_after_term,
+            state_subscription_after_term: view.state_after_term.map(name),
             currency: s.currency.clone(),
             title_localized: s.title.clone(),
             date_start: s.date_start_us.map(format_us),
@@ -315,7 +329,12 @@ impl<'a> Renderer<'a> {
             self.signers.insert(customer_id, signer);
         }
         let links = links_for(view, self.signers[&customer_id].as_ref());
-        Ok(SubscriptionDto::new(view, self.with_features, links))
+        Ok(SubscriptionDto::new(
+            view,
+            self.with_features,
+            self.caller.legacy_states,
+            links,
+        ))
     }
 }
 

@@ -17,6 +17,17 @@ pub enum Command {
         #[arg(long)]
         test: bool,
     },
+    /// Add a pair of API credentials to a business (the API key is shown once).
+    AddKey {
+        #[arg(long)]
+        business: i64,
+        #[arg(long, default_value = "api")]
+        label: String,
+        /// Answer pre-2022 subscription state names (`Running`, ...) to
+        /// clients using this key; any request can also ask with `LegacyStates=true`.
+        #[arg(long)]
+        legacy_states: bool,
+    },
     /// List businesses.
     List,
 }
@@ -46,6 +57,28 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                 "API key:   {}  (shown once: keep it safe)",
                 created.credentials.api_key
             );
+        }
+        Command::AddKey {
+            business,
+            label,
+            legacy_states,
+        } => {
+            let credentials = abo_service::business::add_credentials(
+                &store,
+                business,
+                &label,
+                legacy_states,
+                super::now_us(),
+            )
+            .await?;
+            println!("agent key: {}", credentials.agent_key);
+            println!(
+                "API key:   {}  (shown once: keep it safe)",
+                credentials.api_key
+            );
+            if legacy_states {
+                println!("this key receives legacy subscription state names (Running, ...)");
+            }
         }
         Command::List => {
             let mut conn = store.acquire().await?;
