@@ -31,7 +31,10 @@ impl ServiceError {
     }
 
     pub fn refused(code: &'static str, message: impl Into<String>) -> ServiceError {
-        ServiceError::Refused { code, message: message.into() }
+        ServiceError::Refused {
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn not_found(what: impl Into<String>) -> ServiceError {
