@@ -29,6 +29,7 @@
 #[macro_use]
 mod string_enum;
 
+pub mod billing;
 pub mod catalog;
 pub mod clock;
 pub mod currency;
@@ -39,6 +40,13 @@ pub mod proration;
 pub mod reference;
 pub mod subscription;
 
+pub use billing::{
+    AppliedDiscount, BalanceLine, Billing, CreditNoteDraft, CreditRequest,
+    IllegalInvoiceTransition, InvoiceDraft, InvoiceEvent, InvoiceLine, InvoiceState, InvoiceStatus,
+    IssueMode, LegalMention, LineDate, StateMove, TaxAmount, TaxBasis, TaxDecision, TaxProfile,
+    TaxRule, TypeCredit, TypeLine, apply_discounts, assemble_invoice, assemble_invoice_by_rate,
+    credit_note, full_number,
+};
 pub use catalog::{
     CatalogError, Discount, DiscountTarget, DiscountValue, Feature, FeaturePricing, FeatureType,
     Offer, OfferFeature, PricingTable, Tier, TierMode, TierPrice, Trial, price_quantity,

@@ -21,7 +21,13 @@ const CACHE_MAX: usize = 10_000;
 pub(crate) struct AuthCache {
     /// (agent key, SHA-256 of API key) → business, the credential's legacy
     /// state setting, and when it was checked.
-    entries: RwLock<HashMap<(String, String), (Business, bool, Instant)>>,
+    entries: RwLock<HashMap<(String, String), Cached>>,
+}
+
+struct Cached {
+    business: Business,
+    legacy_states: bool,
+    checked_at: Instant,
 }
 
 /// The authenticated caller of an API Live request.
@@ -53,8 +59,8 @@ impl FromRequestParts<AppState> for Caller {
         let key = (agent_key, hash);
         let cached = state.auth.entries.read().ok().and_then(|m| {
             m.get(&key)
-                .filter(|(_, _, at)| at.elapsed() < CACHE_TTL)
-                .map(|(b, legacy, _)| (b.clone(), *legacy))
+                .filter(|c| c.checked_at.elapsed() < CACHE_TTL)
+                .map(|c| (c.business.clone(), c.legacy_states))
         });
         let (business, legacy_states) = match cached {
             Some(found) => found,
@@ -67,7 +73,12 @@ impl FromRequestParts<AppState> for Caller {
                             if map.len() >= CACHE_MAX {
                                 map.clear();
                             }
-                            map.insert(key, (b.clone(), credential.legacy_states, Instant::now()));
+                            let cached = Cached {
+                                business: b.clone(),
+                                legacy_states: credential.legacy_states,
+                                checked_at: Instant::now(),
+                            };
+                            map.insert(key, cached);
                         }
                         (b, credential.legacy_states)
                     }
