@@ -2,6 +2,7 @@
 //! core rules, saves, and enqueues its effects in one transaction. It is the
 //! only place that decides; the HTTP handlers and the CLI only translate.
 
+pub mod billing;
 pub mod business;
 pub mod catalog;
 pub mod customers;
@@ -9,6 +10,7 @@ pub mod demo;
 pub mod error;
 pub mod links;
 pub mod offers;
+pub mod renewal;
 pub mod subscribe;
 pub mod subscriptions;
 pub mod usages;

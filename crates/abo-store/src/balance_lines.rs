@@ -223,3 +223,31 @@ pub async fn due_total(
     .await?;
     Ok(row.i("total")?)
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for the balance API (`GET /v1/Balance`): the business's lines in one state, filtered.
+
+/// Lines of the business in `state_move`, optionally of one customer, subscription and
+/// feature, oldest first.
+pub async fn list_filtered(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    state_move: &str,
+    customer_id: Option<i64>,
+    subscription_id: Option<i64>,
+    feature_id: Option<i64>,
+) -> Result<Vec<BalanceLine>> {
+    let rows = sqlx::query(
+        "SELECT * FROM balance_lines WHERE business_id = $1 AND state_move = $2 \
+         AND ($3 IS NULL OR customer_id = $3) AND ($4 IS NULL OR subscription_id = $4) \
+         AND ($5 IS NULL OR feature_id = $5) ORDER BY id",
+    )
+    .bind(business_id)
+    .bind(state_move)
+    .bind(customer_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+}

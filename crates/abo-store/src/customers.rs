@@ -463,8 +463,12 @@ pub async fn find_all_by_reference(
     business_id: i64,
     reference: &str,
 ) -> Result<Vec<Customer>> {
+    // Through the `(segment_id, reference)` unique index, one probe per segment of the
+    // business: with `business_id = $1` usable, SQLite's planner (no statistics) picks the
+    // `(business_id, id)` index and scans every customer of the business instead.
     let rows = sqlx::query(
-        "SELECT * FROM customers WHERE business_id = $1 AND reference = $2 ORDER BY id",
+        "SELECT * FROM customers WHERE +business_id = $1 AND reference = $2 \
+         AND segment_id IN (SELECT id FROM segments WHERE business_id = $1) ORDER BY id",
     )
     .bind(business_id)
     .bind(reference)

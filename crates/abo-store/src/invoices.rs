@@ -408,3 +408,50 @@ pub async fn set_payment_scheduled(
     }
     Ok(())
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for the invoice API (`GET /v1/Invoices?IdSubscription=`): invoices that billed at least
+// one balance line of a subscription.
+
+/// Invoices of the business (optionally of one segment and customer) that billed a line of
+/// `subscription_id`, newest first, with their lines.
+pub async fn list_for_subscription(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    filter: &InvoiceFilter,
+    page: PageRequest,
+) -> Result<Page<Invoice>> {
+    const WHERE: &str = " WHERE business_id = $1 AND ($2 IS NULL OR segment_id = $2) \
+         AND ($3 IS NULL OR customer_id = $3) AND id IN (SELECT invoice_id FROM balance_lines \
+         WHERE business_id = $1 AND subscription_id = $4 AND invoice_id IS NOT NULL)";
+    let (offset, limit) = page.clamped();
+    let total = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT COUNT(*) AS n FROM invoices{WHERE}"
+    )))
+    .bind(business_id)
+    .bind(filter.segment_id)
+    .bind(filter.customer_id)
+    .bind(subscription_id)
+    .fetch_one(&mut *conn)
+    .await?
+    .i("n")?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT * FROM invoices{WHERE} ORDER BY id DESC LIMIT $5 OFFSET $6"
+    )))
+    .bind(business_id)
+    .bind(filter.segment_id)
+    .bind(filter.customer_id)
+    .bind(subscription_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut invoice = from_row(r)?;
+        invoice.lines = lines(conn, invoice.id).await?;
+        items.push(invoice);
+    }
+    Ok(Page { items, total })
+}

@@ -208,3 +208,88 @@ pub async fn purge_done(conn: &mut AnyConnection, before_us: i64) -> Result<u64>
         .await?;
     Ok(done.rows_affected())
 }
+
+// Added for the billing engine (`abo-engine`): claims restricted to the kinds a worker handles
+// and to one business (whose "now" may be its test clock), and the earliest due instant.
+
+fn kinds_in(first_param: usize, kinds: &[&str]) -> String {
+    let params: Vec<String> = (0..kinds.len())
+        .map(|i| format!("${}", first_param + i))
+        .collect();
+    format!("kind IN ({})", params.join(", "))
+}
+
+/// Like [`claim`], but only jobs of `business_id` (when given) whose kind is one of `kinds`.
+pub async fn claim_kinds(
+    store: &Store,
+    worker_id: &str,
+    now_us: i64,
+    lease_us: i64,
+    limit: i64,
+    business_id: Option<i64>,
+    kinds: &[&str],
+) -> Result<Vec<Job>> {
+    if kinds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let filter = format!(
+        "done_at_us IS NULL AND run_at_us <= $2 AND (locked_until_us IS NULL OR \
+         locked_until_us <= $2) AND attempts < max_attempts AND ($5 IS NULL OR business_id = $5) \
+         AND {}",
+        kinds_in(6, kinds)
+    );
+    let sql = match store.backend() {
+        Backend::Postgres => format!(
+            "WITH picked AS (SELECT id FROM jobs WHERE {filter} ORDER BY run_at_us, id LIMIT $4 \
+             FOR UPDATE SKIP LOCKED) UPDATE jobs SET locked_by = $1, locked_until_us = $2 + $3, \
+             attempts = jobs.attempts + 1 FROM picked WHERE jobs.id = picked.id RETURNING jobs.*"
+        ),
+        Backend::Sqlite => format!(
+            "UPDATE jobs SET locked_by = $1, locked_until_us = $2 + $3, attempts = attempts + 1 \
+             WHERE id IN (SELECT id FROM jobs WHERE {filter} ORDER BY run_at_us, id LIMIT $4) \
+             RETURNING *"
+        ),
+    };
+    let mut tx = store.begin().await?;
+    // Only placeholders are interpolated; kinds are bound.
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(worker_id)
+        .bind(now_us)
+        .bind(lease_us)
+        .bind(limit.clamp(1, 1000))
+        .bind(business_id);
+    for kind in kinds {
+        query = query.bind(*kind);
+    }
+    let rows = query.fetch_all(&mut *tx).await?;
+    tx.commit().await?;
+    let mut jobs = rows
+        .iter()
+        .map(from_row)
+        .collect::<sqlx::Result<Vec<_>>>()?;
+    jobs.sort_by_key(|j| (j.run_at_us, j.id));
+    Ok(jobs)
+}
+
+/// The earliest `run_at_us` of the live (not done, attempts left) jobs of `business_id` whose
+/// kind is one of `kinds`, or `None`.
+pub async fn next_run_at(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    kinds: &[&str],
+) -> Result<Option<i64>> {
+    if kinds.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT MIN(run_at_us) AS t FROM jobs WHERE done_at_us IS NULL \
+         AND attempts < max_attempts AND business_id = $1 AND {}",
+        kinds_in(2, kinds)
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+    for kind in kinds {
+        query = query.bind(*kind);
+    }
+    let row = query.fetch_one(&mut *conn).await?;
+    Ok(row.oi("t")?)
+}

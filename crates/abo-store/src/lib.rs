@@ -26,6 +26,7 @@ pub mod invoices;
 pub mod jobs;
 pub mod link_keys;
 pub mod offers;
+pub mod payments;
 pub mod pricing_tables;
 pub mod segments;
 pub mod subscriptions;

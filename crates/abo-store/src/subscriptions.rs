@@ -618,3 +618,68 @@ pub async fn list_by_parties(
     }
     Ok(Page { items, total })
 }
+
+// Added for the billing engine (`abo-engine`, `abo-service::renewal`).
+
+/// Active subscriptions of one business whose current period ended, or whose term was reached,
+/// at or before `now_us`, as `(subscription_id, period_index, state)`, earliest first.
+pub async fn due_for_renewal_in(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    now_us: i64,
+    limit: i64,
+) -> Result<Vec<(i64, i64, String)>> {
+    let rows = sqlx::query(
+        "SELECT id, period_index, state FROM subscriptions WHERE business_id = $1 \
+         AND state LIKE 'Active%' AND ((date_period_end_us IS NOT NULL \
+         AND date_period_end_us <= $2) OR (date_term_us IS NOT NULL AND date_term_us <= $2)) \
+         ORDER BY COALESCE(date_term_us, date_period_end_us), id LIMIT $3",
+    )
+    .bind(business_id)
+    .bind(now_us)
+    .bind(limit.clamp(1, 10_000))
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Ok((r.i("id")?, r.i("period_index")?, r.s("state")?)))
+        .collect::<sqlx::Result<_>>()?)
+}
+
+/// The earliest renewal or term instant among the business's active subscriptions.
+pub async fn next_term_at(conn: &mut AnyConnection, business_id: i64) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT MIN(CASE WHEN date_term_us IS NOT NULL AND (date_period_end_us IS NULL \
+         OR date_term_us < date_period_end_us) THEN date_term_us ELSE date_period_end_us END) \
+         AS t FROM subscriptions WHERE business_id = $1 AND state LIKE 'Active%'",
+    )
+    .bind(business_id)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.oi("t")?)
+}
+
+/// Takes the subscription for one renewal: touches it only if it is still at `period_index`
+/// in `state`. Returns false when another renewal got there first. On Postgres the row stays
+/// locked until the transaction ends, so a concurrent renewal waits, then finds nothing.
+pub async fn lock_for_renewal(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    period_index: i64,
+    state: &str,
+    now_us: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE subscriptions SET updated_at_us = $1 WHERE business_id = $2 AND id = $3 \
+         AND period_index = $4 AND state = $5",
+    )
+    .bind(now_us)
+    .bind(business_id)
+    .bind(id)
+    .bind(period_index)
+    .bind(state)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}

@@ -281,15 +281,33 @@ pub async fn list_started(
          s.customer_id AS customer_id, s.state AS state, s.segment_id AS segment_id, \
          s.date_start_us AS date_start_us, s.date_period_start_us AS date_period_start_us, \
          s.date_period_end_us AS date_period_end_us, c.reference AS customer_reference, \
-         g.reference AS segment_reference, g.is_default AS segment_is_default \
-         FROM subscriptions s \
-         JOIN customers c ON c.id = s.customer_id \
-         JOIN segments g ON g.id = s.segment_id \
-         JOIN subscription_features sf ON sf.subscription_id = s.id \
-         JOIN features f ON f.id = sf.feature_id \
-         WHERE s.business_id = $1 AND c.business_id = $1 AND sf.business_id = $1 \
-         AND s.state LIKE 'Active%'",
+         g.reference AS segment_reference, g.is_default AS segment_is_default ",
     );
+    if filter.customer_reference.is_some() {
+        // From the customer: SQLite's planner (no statistics) would otherwise drive the join
+        // from `subscriptions (business_id)` and visit every subscription of the business on
+        // each usage write. `CROSS JOIN` fixes the order in SQLite (an ordinary join for
+        // Postgres) and `+c.business_id` keeps the customer lookup on its
+        // `(segment_id, reference)` index rather than scanning the business's customers.
+        sql.push_str(
+            "FROM customers c CROSS JOIN subscriptions s \
+             JOIN segments g ON g.id = s.segment_id \
+             JOIN subscription_features sf ON sf.subscription_id = s.id \
+             JOIN features f ON f.id = sf.feature_id \
+             WHERE s.customer_id = c.id AND s.business_id = $1 AND +c.business_id = $1 \
+             AND sf.business_id = $1 AND s.state LIKE 'Active%'",
+        );
+    } else {
+        sql.push_str(
+            "FROM subscriptions s \
+             JOIN customers c ON c.id = s.customer_id \
+             JOIN segments g ON g.id = s.segment_id \
+             JOIN subscription_features sf ON sf.subscription_id = s.id \
+             JOIN features f ON f.id = sf.feature_id \
+             WHERE s.business_id = $1 AND c.business_id = $1 AND sf.business_id = $1 \
+             AND s.state LIKE 'Active%'",
+        );
+    }
     let mut n = 1;
     let mut clause = |sql: &mut String, text: &str| {
         n += 1;

@@ -16,9 +16,18 @@
 //!
 //! Knobs (environment): `ABO_BENCH_SECS` (per scenario, default 10),
 //! `ABO_BENCH_CONCURRENCY` (default 64), `ABO_BENCH_MAX` (requests per
-//! scenario, default 500000), `ABO_BENCH_CUSTOMERS` (default 1000).
+//! scenario, default 500000), `ABO_BENCH_CUSTOMERS` (default 1000),
+//! `ABO_BENCH_SCENARIOS` (comma-separated subset of `spread,hot,reads`,
+//! default all three).
 //! The client and the server share the machine's cores: on a 2-core VM the
 //! figures are a floor, and noisy.
+//!
+//! `ABO_BENCH_SERVE=1` seeds and serves only (no load), printing the base
+//! URL and the `Authorization` header, so that an external generator such
+//! as `wrk` measures the server alone, e.g.
+//! `wrk -t2 -c64 -d10s -H "Authorization: Basic ..." "$URL/v1/Customer?ReferenceCustomer=cust-1"`.
+//! `crates/abo-web/benches/wrk/` holds Lua scripts spreading requests over
+//! the customers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -150,6 +159,11 @@ async fn run() {
     let concurrency = env("ABO_BENCH_CONCURRENCY", 64);
     let max = env("ABO_BENCH_MAX", 500_000);
     let n_customers = env("ABO_BENCH_CUSTOMERS", 1000);
+    let scenarios = std::env::var("ABO_BENCH_SCENARIOS")
+        .unwrap_or_else(|_| "spread,hot,reads".into())
+        .to_ascii_lowercase();
+    let wanted = |name: &str| scenarios.split(',').any(|s| s.trim() == name);
+    let serve_only = std::env::var("ABO_BENCH_SERVE").is_ok_and(|v| v == "1");
 
     let dir = tempfile::tempdir().expect("tempdir");
     let url = format!("sqlite://{}/abo.db", dir.path().display());
@@ -221,6 +235,19 @@ async fn run() {
         axum::serve(listener, app).await.unwrap();
     });
 
+    if serve_only {
+        use base64::Engine;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            created.credentials.agent_key, created.credentials.api_key
+        ));
+        println!("abo api_load: serving {base} ({n_customers} customers cust-0..), Ctrl-C to stop");
+        println!("URL={base}");
+        println!("AUTH=Authorization: Basic {basic}");
+        let _ = tokio::signal::ctrl_c().await;
+        return;
+    }
+
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency as usize)
         .build()
@@ -249,82 +276,88 @@ async fn run() {
         .await;
     }
 
-    let (c, u, a, k) = (client.clone(), base.clone(), agent.clone(), key.clone());
-    let mut spread = load(
-        "POST /v1/Usage (1000 customers)",
-        concurrency,
-        max,
-        secs,
-        move |i| {
-            c.post(format!("{u}/v1/Usage"))
-                .basic_auth(&a, Some(&k))
-                .json(&serde_json::json!({
-                    "ReferenceFeature": "e-signature",
-                    "ReferenceCustomer": format!("cust-{}", i % n_customers),
-                    "Increment": 1,
-                }))
-        },
-    )
-    .await;
-    spread.print();
+    if wanted("spread") {
+        let (c, u, a, k) = (client.clone(), base.clone(), agent.clone(), key.clone());
+        let mut spread = load(
+            "POST /v1/Usage (1000 customers)",
+            concurrency,
+            max,
+            secs,
+            move |i| {
+                c.post(format!("{u}/v1/Usage"))
+                    .basic_auth(&a, Some(&k))
+                    .json(&serde_json::json!({
+                        "ReferenceFeature": "e-signature",
+                        "ReferenceCustomer": format!("cust-{}", i % n_customers),
+                        "Increment": 1,
+                    }))
+            },
+        )
+        .await;
+        spread.print();
+    }
 
-    let (c, u, a, k) = (client.clone(), base.clone(), agent.clone(), key.clone());
-    let mut hot = load(
-        "POST /v1/Usage (one hot usage)",
-        concurrency,
-        max,
-        secs,
-        move |_| {
-            c.post(format!("{u}/v1/Usage"))
-                .basic_auth(&a, Some(&k))
-                .json(&serde_json::json!({
-                    "ReferenceFeature": "team-members",
-                    "ReferenceCustomer": "cust-0",
-                    "Increment": 1,
-                }))
-        },
-    )
-    .await;
-    hot.print();
-    // Every acknowledged write counted, none twice.
-    let counted: i64 = client
-        .get(format!(
-            "{base}/v1/Usage?ReferenceFeature=team-members&ReferenceCustomer=cust-0"
-        ))
-        .basic_auth(&agent, Some(&key))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
-        .await
-        .unwrap()["QuantityCurrent"]
-        .as_i64()
-        .unwrap();
-    println!(
-        "  hot usage counter = {counted}, acknowledged writes = {}",
-        hot.ok
-    );
-    assert_eq!(
-        counted as u64, hot.ok,
-        "acknowledged writes and counter differ"
-    );
-
-    let (c, u, a, k) = (client.clone(), base.clone(), agent.clone(), key.clone());
-    let mut reads = load(
-        "GET /v1/Customer (with links)",
-        concurrency,
-        max,
-        secs,
-        move |i| {
-            c.get(format!(
-                "{u}/v1/Customer?ReferenceCustomer=cust-{}",
-                i % n_customers
+    if wanted("hot") {
+        let (c, u, a, k) = (client.clone(), base.clone(), agent.clone(), key.clone());
+        let mut hot = load(
+            "POST /v1/Usage (one hot usage)",
+            concurrency,
+            max,
+            secs,
+            move |_| {
+                c.post(format!("{u}/v1/Usage"))
+                    .basic_auth(&a, Some(&k))
+                    .json(&serde_json::json!({
+                        "ReferenceFeature": "team-members",
+                        "ReferenceCustomer": "cust-0",
+                        "Increment": 1,
+                    }))
+            },
+        )
+        .await;
+        hot.print();
+        // Every acknowledged write counted, none twice.
+        let counted: i64 = client
+            .get(format!(
+                "{base}/v1/Usage?ReferenceFeature=team-members&ReferenceCustomer=cust-0"
             ))
-            .basic_auth(&a, Some(&k))
-        },
-    )
-    .await;
-    reads.print();
+            .basic_auth(&agent, Some(&key))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()["QuantityCurrent"]
+            .as_i64()
+            .unwrap();
+        println!(
+            "  hot usage counter = {counted}, acknowledged writes = {}",
+            hot.ok
+        );
+        assert_eq!(
+            counted as u64, hot.ok,
+            "acknowledged writes and counter differ"
+        );
+    }
+
+    if wanted("reads") {
+        let (c, u, a, k) = (client.clone(), base.clone(), agent.clone(), key.clone());
+        let mut reads = load(
+            "GET /v1/Customer (with links)",
+            concurrency,
+            max,
+            secs,
+            move |i| {
+                c.get(format!(
+                    "{u}/v1/Customer?ReferenceCustomer=cust-{}",
+                    i % n_customers
+                ))
+                .basic_auth(&a, Some(&k))
+            },
+        )
+        .await;
+        reads.print();
+    }
 
     println!(
         "targets: writes >= 10000/s and p99 < 20 ms; customer reads >= 15000/s (2-core VM: client and server share the cores)"

@@ -1,6 +1,7 @@
 use crate::api::auth::AuthCache;
 use crate::api::links::KeyringCache;
 use abo_core::Clock;
+use abo_service::usages::UsageWriter;
 use abo_store::Store;
 use metrics_exporter_prometheus::PrometheusHandle;
 use std::sync::Arc;
@@ -14,14 +15,19 @@ pub struct AppState {
     /// Absolute base URL under which customers reach this node (links).
     pub public_url: Arc<str>,
     pub metrics: Option<Arc<PrometheusHandle>>,
+    /// The node's usage write path (group commit on SQLite). Shut it down
+    /// after the server stops so queued writes are committed.
+    pub usages: UsageWriter,
     pub(crate) auth: Arc<AuthCache>,
     pub(crate) keyrings: Arc<KeyringCache>,
 }
 
 impl AppState {
-    /// The state of a node. `public_url` has no trailing slash.
+    /// The state of a node. `public_url` has no trailing slash. Must be
+    /// called within a Tokio runtime: it starts the node's usage writer.
     pub fn new(store: Store, clock: Arc<dyn Clock>, public_url: &str) -> AppState {
         AppState {
+            usages: UsageWriter::new(store.clone()),
             store,
             clock,
             public_url: public_url.trim_end_matches('/').into(),

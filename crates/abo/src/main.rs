@@ -42,6 +42,11 @@ enum Command {
     /// Manage businesses (merchant environments) and their API credentials.
     #[command(subcommand)]
     Business(commands::business::Command),
+    /// Run every effect due up to a date (renewals, billing); moves test businesses' clocks.
+    Bill(commands::bill::Args),
+    /// Move the clock of a test business.
+    #[command(subcommand)]
+    Clock(commands::clock::Command),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +99,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Business(command) => {
             let config = config::Config::load(cli.config.as_deref(), &overrides)?;
             commands::business::run(config, command).await
+        }
+        Command::Bill(args) => {
+            let config = config::Config::load(cli.config.as_deref(), &overrides)?;
+            commands::bill::run(config, args).await
+        }
+        Command::Clock(command) => {
+            let config = config::Config::load(cli.config.as_deref(), &overrides)?;
+            commands::clock::run(config, command).await
         }
     }
 }

@@ -84,7 +84,7 @@
 mod create;
 mod lifecycle;
 mod query;
-mod schedule;
+pub(crate) mod schedule;
 mod upgrade;
 mod view;
 
@@ -98,6 +98,7 @@ pub use view::{FeatureView, SubscriptionView};
 
 pub(crate) use create::create_in;
 pub(crate) use lifecycle::start_in;
+pub(crate) use lifecycle::{pending_upgrade, save_schedule};
 
 /// The 403 code when a change of offer is refused during the commitment.
 pub const ENGAGED: &str = "Error.Subscription.Engaged";

@@ -14,18 +14,21 @@
 //! case and `crate::router` lower-cases `/v1/...` request paths before routing.
 
 pub mod auth;
+pub mod balance;
 pub mod body;
 pub mod customers;
 pub mod dates;
 pub mod error;
 pub mod features;
 pub mod idempotency;
+pub mod invoices;
 pub mod links;
 pub mod offers;
 pub mod openapi;
 pub mod page;
 pub mod params;
 pub mod subscriptions;
+pub mod test_clock;
 pub mod usages;
 
 use crate::AppState;
@@ -44,6 +47,9 @@ pub fn router() -> Router<AppState> {
         .merge(offers::routes())
         .merge(features::routes())
         .merge(subscriptions::routes())
+        .merge(invoices::routes())
+        .merge(balance::routes())
+        .merge(test_clock::routes())
 }
 
 /// Lower-cases the path of an API request, so `/v1/Customers`,

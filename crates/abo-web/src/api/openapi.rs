@@ -56,6 +56,30 @@ fn add_abo_additions(doc: &mut Value) {
             paths.insert(alias.to_string(), mark_alias(item, target));
         }
     }
+    paths.insert(
+        "/v1/Abo/TestClock/Advance".to_string(),
+        json!({"post": {
+            "operationId": "aboAdvanceTestClock",
+            "tags": ["Abo"],
+            "summary": "Move a test business's clock forward (Abo's addition)",
+            "description": "Only for test businesses. Every effect that falls due (renewals, billing, collection) happens in date order.",
+            "requestBody": {"content": {"application/json": {"schema": {
+                "type": "object",
+                "properties": {
+                    "DateTarget": {"type": "string", "format": "date-time"},
+                    "Days": {"type": "integer"}
+                }
+            }}}},
+            "responses": {
+                "200": {"description": "The clock moved", "content": {"application/json": {"schema": {
+                    "type": "object",
+                    "properties": {"DateNow": {"type": "string", "format": "date-time"}, "JobsRun": {"type": "integer"}}
+                }}}},
+                "403": {"description": "Not a test business"},
+                "422": {"description": "Backwards, or no target"}
+            }
+        }}),
+    );
     if let Some(get) = paths
         .get("/v1/Subscription")
         .and_then(|i| i.get("get"))
@@ -120,6 +144,7 @@ mod tests {
         }
         assert_eq!(count, 39);
         assert!(doc["paths"]["/v1/CustomerBillingAddress"]["get"].is_object());
+        assert!(doc["paths"]["/v1/Abo/TestClock/Advance"]["post"].is_object());
         assert!(doc["paths"]["/v1/Subscription/{IdSubscription}"]["get"].is_object());
         let post = &doc["paths"]["/v1/Usage"]["post"]["parameters"];
         assert!(

@@ -2,8 +2,9 @@
 //! `POST /v1/Pricing/Usage` (PHP library and demo, spec §2.5).
 //!
 //! This is the hot path of the API ("optimized for speed and built for high
-//! call volumes", spec §1.7): one transaction per write, no read-modify-write
-//! (see `abo_service::usages`).
+//! call volumes", spec §1.7): single writes go through the node's group-commit
+//! writer (`AppState::usages`), no read-modify-write (see
+//! `abo_service::usages`).
 
 use super::auth::Caller;
 use super::body::{JsonBody, lenient};
@@ -185,7 +186,9 @@ pub async fn post_usage(
     body: JsonBody,
 ) -> ApiResult<Json<UsageDto>> {
     let write = to_write(&body.0, &params, idempotency_key(&headers)?)?;
-    let usage = usages::record_usage(&state.store, caller.business_id(), &write, caller.now_us)
+    let usage = state
+        .usages
+        .record(caller.business_id(), write, caller.now_us)
         .await
         .map_err(write_error)?;
     Ok(Json(UsageDto::from(&usage)))

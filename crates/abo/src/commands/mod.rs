@@ -1,4 +1,6 @@
+pub mod bill;
 pub mod business;
+pub mod clock;
 pub mod demo;
 pub mod import;
 pub mod migrate;

@@ -37,6 +37,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 pub struct Server {
     listener: TcpListener,
     app: axum::Router,
+    usages: abo_service::usages::UsageWriter,
+    /// The billing engine's background loop (renewals, billing), started by `serve`.
+    engine: abo_engine::Engine,
     pub base_url: String,
 }
 
@@ -53,22 +56,39 @@ impl Server {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{local}"),
         };
+        let engine = abo_engine::Engine::new(store.clone());
         let mut state = AppState::new(store, Arc::new(abo_core::SystemClock), &base_url);
         if let Some(handle) = telemetry::init_metrics() {
             state = state.with_metrics(handle);
         }
         Ok(Server {
             listener,
+            usages: state.usages.clone(),
+            engine,
             app: abo_web::router(state),
             base_url,
         })
     }
 
     pub async fn serve(self) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.app)
+        let (stop_engine, engine_stopped) = tokio::sync::oneshot::channel::<()>();
+        let engine = tokio::spawn(self.engine.run_forever(
+            Arc::new(abo_core::SystemClock),
+            format!("node-{}", uuid::Uuid::new_v4()),
+            std::time::Duration::from_secs(1),
+            async move {
+                let _ = engine_stopped.await;
+            },
+        ));
+        let served = axum::serve(self.listener, self.app)
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .context("server error")
+            .context("server error");
+        // In-flight requests are done; commit whatever writes are still queued.
+        self.usages.shutdown().await;
+        let _ = stop_engine.send(());
+        let _ = engine.await;
+        served
     }
 }
 

@@ -1,0 +1,422 @@
+//! Collection (billing-rules "Collection"): charging an issued invoice with
+//! the customer's stored permission, retrying on schedule, giving up as
+//! `ProblemAuto`, and following asynchronous (SEPA) settlement.
+//!
+//! Exactly once: each attempt is a `payments` row unique per (invoice,
+//! attempt), written and committed *before* the gateway is called; the
+//! gateway gets the idempotency key `invoice:{id}:attempt:{n}`, so a job
+//! retried after a crash replays the gateway's first answer instead of
+//! charging twice. The answer is recorded in a second transaction.
+
+use abo_core::{InvoiceEvent, Money};
+use abo_gateway::{
+    CardDummy, ChargeContext, ChargeOutcome, ChargeRequest, DirectDebitDummy, FailureReason,
+    PaymentGateway, PermissionId, TypeGateway, TypePayment, next_retry,
+};
+use abo_store::invoices::{self, Invoice};
+use abo_store::payments::{self, NewPayment, Payment, Permission};
+use abo_store::{AnyConnection, Store, customers, jobs};
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::{Effects, JOB_POLL_PAYMENT, enqueue_collect, next_state, pay, transition};
+use crate::error::{Result, ServiceError};
+
+/// The node's payment gateways: create once per node and share (the sandbox
+/// gateways keep their state in memory).
+#[derive(Default)]
+pub struct Gateways {
+    pub card: CardDummy,
+    pub direct_debit: DirectDebitDummy,
+}
+
+impl Gateways {
+    /// The sandbox gateways (`CardDummy`, `DirectDebitDummy`).
+    pub fn sandbox() -> Gateways {
+        Gateways::default()
+    }
+
+    pub fn for_gateway(&self, gateway: TypeGateway) -> &dyn PaymentGateway {
+        match gateway {
+            TypeGateway::CardDummy => &self.card,
+            TypeGateway::DirectDebitDummy => &self.direct_debit,
+        }
+    }
+
+    pub fn for_payment(&self, payment: TypePayment) -> &dyn PaymentGateway {
+        match payment {
+            TypePayment::Card => &self.card,
+            TypePayment::DirectDebit => &self.direct_debit,
+        }
+    }
+
+    fn for_permission(&self, permission: &Permission) -> Result<&dyn PaymentGateway> {
+        match permission.type_gateway.as_str() {
+            "CardDummy" => Ok(&self.card),
+            "DirectDebitDummy" => Ok(&self.direct_debit),
+            other => Err(ServiceError::Internal(format!(
+                "permission {} has an unknown gateway {other}",
+                permission.id
+            ))),
+        }
+    }
+}
+
+/// What a collection job did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CollectOutcome {
+    /// Nothing to do: the invoice is not waiting for this attempt (paid,
+    /// cancelled, already attempted, ...).
+    Skipped,
+    /// Collected: the invoice is `Paid`.
+    Paid,
+    /// Sent, settles later (SEPA): `DuePending`, a poll job at `settles_at_us`.
+    Pending { settles_at_us: i64 },
+    /// The customer must pass 3-D Secure; the invoice stays `DueAuto`.
+    RequiresAuthentication,
+    /// Failed; the next attempt is scheduled at `next_attempt_us`.
+    Retrying { next_attempt_us: i64 },
+    /// Failed for good: `ProblemAuto`.
+    Problem,
+}
+
+pub(crate) fn timestamp(us: i64) -> Result<Timestamp> {
+    Timestamp::from_microsecond(us).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// Charges attempt `attempt` (1 = the first) of an invoice in `DueAuto`.
+pub async fn collect_invoice(
+    store: &Store,
+    gateways: &Gateways,
+    business_id: i64,
+    invoice_id: i64,
+    attempt: i64,
+    now_us: i64,
+) -> Result<CollectOutcome> {
+    // 1. Record the attempt (committed before the gateway is asked).
+    let mut tx = store.begin().await?;
+    let invoice = invoices::get(&mut tx, business_id, invoice_id).await?;
+    if invoice.state != "DueAuto" || invoice.amount_total <= 0 {
+        return Ok(CollectOutcome::Skipped);
+    }
+    let existing = payments::find_attempt(&mut tx, business_id, invoice_id, attempt).await?;
+    if existing.as_ref().is_some_and(|p| p.state != "Started") {
+        return Ok(CollectOutcome::Skipped);
+    }
+    let permission = payments::current_permission(
+        &mut tx,
+        business_id,
+        invoice.customer_id,
+        &invoice.type_payment,
+    )
+    .await?;
+    let Some(permission) = permission else {
+        // No usable card or mandate: nothing to retry with.
+        let customer = customers::get(&mut tx, business_id, invoice.customer_id).await?;
+        let problem = transition(
+            &mut tx,
+            &invoice,
+            InvoiceEvent::Fail { last_attempt: true },
+            now_us,
+        )
+        .await?;
+        invoices::set_payment_scheduled(&mut tx, business_id, invoice_id, None, now_us).await?;
+        let effects = Effects::new(business_id, &problem, &customer, now_us);
+        effects
+            .webhook(&mut tx, "CustomerChargingAutoFailedNoPermission")
+            .await?;
+        effects
+            .webhook(&mut tx, "InvoiceDebitPaymentAutoFailed")
+            .await?;
+        effects
+            .email(&mut tx, "InvoicePaymentAutoFailed", json!({}))
+            .await?;
+        tx.commit().await?;
+        return Ok(CollectOutcome::Problem);
+    };
+    let (payment, _) = payments::insert_attempt(
+        &mut tx,
+        &NewPayment {
+            business_id,
+            invoice_id,
+            attempt,
+            type_payment: invoice.type_payment.clone(),
+            permission_id: Some(permission.id),
+            amount: invoice.amount_total,
+            currency: invoice.currency.clone(),
+            state: "Started".into(),
+            note: None,
+            date_payment_us: None,
+        },
+        now_us,
+    )
+    .await?;
+    tx.commit().await?;
+
+    // 2. Ask the gateway (idempotent per attempt).
+    let gateway = gateways.for_permission(&permission)?;
+    let currency = abo_core::Currency::from_code(&invoice.currency)?;
+    let receipt = gateway
+        .charge(
+            &ChargeRequest {
+                permission_id: PermissionId(permission.gateway_permission_id.clone()),
+                amount: Money::new(invoice.amount_total, currency),
+                context: ChargeContext::Renewal,
+                idempotency_key: format!("invoice:{invoice_id}:attempt:{attempt}"),
+            },
+            timestamp(now_us)?,
+        )
+        .await
+        .map_err(|e| ServiceError::Internal(format!("gateway: {e}")))?;
+
+    // 3. Record the answer.
+    let mut tx = store.begin().await?;
+    let invoice = invoices::get(&mut tx, business_id, invoice_id).await?;
+    let outcome = record_outcome(
+        &mut tx,
+        &invoice,
+        &payment,
+        &permission,
+        Some(receipt.charge_id.as_str()),
+        &receipt.outcome,
+        now_us,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// Asks the gateway again about a pending (SEPA) attempt: the `PollPayment`
+/// job. Settled → `Paid`; failed → retry or `ProblemAuto`.
+pub async fn poll_payment(
+    store: &Store,
+    gateways: &Gateways,
+    business_id: i64,
+    invoice_id: i64,
+    attempt: i64,
+    now_us: i64,
+) -> Result<CollectOutcome> {
+    let (payment, permission) = {
+        let mut conn = store.acquire().await?;
+        let Some(payment) =
+            payments::find_attempt(&mut conn, business_id, invoice_id, attempt).await?
+        else {
+            return Ok(CollectOutcome::Skipped);
+        };
+        if payment.state != "Pending" {
+            return Ok(CollectOutcome::Skipped);
+        }
+        let Some(permission_id) = payment.permission_id else {
+            return Ok(CollectOutcome::Skipped);
+        };
+        let permission = payments::get_permission(&mut conn, business_id, permission_id).await?;
+        (payment, permission)
+    };
+    let Some(charge_id) = payment.charge_id.clone() else {
+        return Ok(CollectOutcome::Skipped);
+    };
+    let outcome = gateways
+        .for_permission(&permission)?
+        .poll(
+            &abo_gateway::ChargeId(charge_id.clone()),
+            timestamp(now_us)?,
+        )
+        .await
+        .map_err(|e| ServiceError::Internal(format!("gateway: {e}")))?;
+    let mut tx = store.begin().await?;
+    let invoice = invoices::get(&mut tx, business_id, invoice_id).await?;
+    if invoice.state != "DuePending" {
+        return Ok(CollectOutcome::Skipped);
+    }
+    let result = record_outcome(
+        &mut tx,
+        &invoice,
+        &payment,
+        &permission,
+        Some(&charge_id),
+        &outcome,
+        now_us,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(result)
+}
+
+/// Applies a gateway answer to the attempt and the invoice, with its effects.
+async fn record_outcome(
+    conn: &mut AnyConnection,
+    invoice: &Invoice,
+    payment: &Payment,
+    permission: &Permission,
+    charge_id: Option<&str>,
+    outcome: &ChargeOutcome,
+    now_us: i64,
+) -> Result<CollectOutcome> {
+    let business_id = invoice.business_id;
+    let attempt = payment.attempt;
+    let customer = customers::get(conn, business_id, invoice.customer_id).await?;
+    let set =
+        |state: &'static str, reason: Option<String>, paid: Option<i64>| (state, reason, paid);
+    let (state, reason, paid_at) = match outcome {
+        ChargeOutcome::Succeeded => set("Succeeded", None, Some(now_us)),
+        ChargeOutcome::Pending { .. } => set("Pending", None, None),
+        ChargeOutcome::RequiresAction { .. } => set("RequiresAction", None, None),
+        ChargeOutcome::Failed { reason, .. } => set("Failed", Some(reason.to_string()), None),
+        ChargeOutcome::Disputed { reason, .. } => set("Disputed", Some(reason.to_string()), None),
+    };
+    payments::set_outcome(
+        conn,
+        business_id,
+        payment.id,
+        state,
+        charge_id,
+        reason.as_deref(),
+        paid_at,
+        now_us,
+    )
+    .await?;
+    match outcome {
+        ChargeOutcome::Succeeded => {
+            let paid = pay(conn, invoice, InvoiceEvent::Pay, now_us).await?;
+            invoices::set_payment_scheduled(conn, business_id, invoice.id, None, now_us).await?;
+            let effects = Effects::new(business_id, &paid, &customer, now_us);
+            effects.webhook(conn, "InvoiceDebitPaid").await?;
+            effects.webhook(conn, "CustomerChargingSucceeded").await?;
+            Ok(CollectOutcome::Paid)
+        }
+        ChargeOutcome::Pending { settles_at } => {
+            let settles_at_us = settles_at.as_microsecond();
+            let pending = transition(conn, invoice, InvoiceEvent::Submit, now_us).await?;
+            let effects = Effects::new(business_id, &pending, &customer, now_us);
+            effects
+                .webhook_keyed(conn, "CustomerChargingPending", &format!(":{attempt}"))
+                .await?;
+            jobs::enqueue(
+                conn,
+                &jobs::NewJob {
+                    business_id: Some(business_id),
+                    kind: JOB_POLL_PAYMENT.into(),
+                    payload: json!({"business_id": business_id, "invoice_id": invoice.id,
+                                    "attempt": attempt})
+                    .to_string(),
+                    run_at_us: settles_at_us.max(now_us),
+                    max_attempts: 10,
+                    natural_key: Some(format!("poll:{}:{attempt}:{settles_at_us}", invoice.id)),
+                },
+                now_us,
+            )
+            .await?;
+            Ok(CollectOutcome::Pending { settles_at_us })
+        }
+        ChargeOutcome::RequiresAction { .. } => {
+            let effects = Effects::new(business_id, invoice, &customer, now_us);
+            let suffix = format!(":{attempt}");
+            effects
+                .webhook_keyed(conn, "InvoiceDebitPaymentAutoRequestedAuth", &suffix)
+                .await?;
+            effects
+                .email_keyed(conn, "InvoicePaymentSecureRequired", json!({}), &suffix)
+                .await?;
+            Ok(CollectOutcome::RequiresAuthentication)
+        }
+        ChargeOutcome::Failed { reason, retryable } => {
+            if *reason == FailureReason::Expired {
+                payments::set_permission_state(conn, business_id, permission.id, "Expired", now_us)
+                    .await?;
+            }
+            if *reason == FailureReason::MandateRevoked {
+                payments::set_permission_state(
+                    conn,
+                    business_id,
+                    permission.id,
+                    "Disabled",
+                    now_us,
+                )
+                .await?;
+            }
+            let attempt_u32 = u32::try_from(attempt).unwrap_or(u32::MAX);
+            let next = if *retryable {
+                next_retry(attempt_u32, timestamp(now_us)?)
+            } else {
+                None
+            };
+            fail(conn, invoice, &customer, attempt, *reason, next, now_us).await
+        }
+        ChargeOutcome::Disputed { .. } => {
+            fail(
+                conn,
+                invoice,
+                &customer,
+                attempt,
+                FailureReason::Rejected,
+                None,
+                now_us,
+            )
+            .await
+        }
+    }
+}
+
+async fn fail(
+    conn: &mut AnyConnection,
+    invoice: &Invoice,
+    customer: &abo_store::customers::Customer,
+    attempt: i64,
+    reason: FailureReason,
+    next: Option<Timestamp>,
+    now_us: i64,
+) -> Result<CollectOutcome> {
+    let business_id = invoice.business_id;
+    let suffix = format!(":{attempt}");
+    match next {
+        Some(at) => {
+            let at_us = at.as_microsecond();
+            let event = InvoiceEvent::Fail {
+                last_attempt: false,
+            };
+            // DueAuto stays DueAuto; DuePending (SEPA) goes back to DueAuto.
+            next_state(invoice, event)?;
+            let due = transition(conn, invoice, event, now_us).await?;
+            invoices::set_payment_scheduled(conn, business_id, invoice.id, Some(at_us), now_us)
+                .await?;
+            let effects = Effects::new(business_id, &due, customer, now_us);
+            effects
+                .webhook_keyed(conn, "CustomerChargingFailed", &suffix)
+                .await?;
+            if reason == FailureReason::InsufficientFunds {
+                effects
+                    .webhook_keyed(conn, "GatewayPermissionInsufficientFunds", &suffix)
+                    .await?;
+            }
+            enqueue_collect(conn, business_id, invoice.id, attempt + 1, at_us, now_us).await?;
+            Ok(CollectOutcome::Retrying {
+                next_attempt_us: at_us,
+            })
+        }
+        None => {
+            let problem = transition(
+                conn,
+                invoice,
+                InvoiceEvent::Fail { last_attempt: true },
+                now_us,
+            )
+            .await?;
+            invoices::set_payment_scheduled(conn, business_id, invoice.id, None, now_us).await?;
+            let effects = Effects::new(business_id, &problem, customer, now_us);
+            effects
+                .webhook_keyed(conn, "CustomerChargingFailed", &suffix)
+                .await?;
+            effects
+                .webhook(conn, "InvoiceDebitPaymentAutoFailed")
+                .await?;
+            effects
+                .email(
+                    conn,
+                    "InvoicePaymentAutoFailed",
+                    json!({"Reason": reason.as_str()}),
+                )
+                .await?;
+            Ok(CollectOutcome::Problem)
+        }
+    }
+}
