@@ -212,8 +212,8 @@ async fn run() -> bool {
     assert!(status == 200 || status == 201, "customer: {status} {body}");
     let (status, body) = api
         .post(
-            &format!("/v1/Subscription?ReferenceCustomer={CUSTOMER}&ReferenceOffer=pro-monthly&TryStart=true"),
-            json!({}),
+            "/v1/Subscription?TryStart=true",
+            json!({"ReferenceCustomer": CUSTOMER, "ReferenceOffer": "pro-monthly"}),
         )
         .await;
     assert!(
