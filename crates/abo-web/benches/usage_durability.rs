@@ -213,7 +213,7 @@ async fn run() -> bool {
     let (status, body) = api
         .post(
             "/v1/Subscription?TryStart=true",
-            json!({"ReferenceCustomer": CUSTOMER, "ReferenceOffer": "pro-monthly"}),
+            json!({"ReferenceCustomer": CUSTOMER, "ReferenceOffer": "free"}),
         )
         .await;
     assert!(
