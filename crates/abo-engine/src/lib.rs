@@ -16,16 +16,44 @@
 //! else the node's clock. [`Engine::advance_clock`] moves a test business's
 //! clock, stepping to each due instant so that effects happen in date order.
 
+use std::sync::Arc;
+
 use abo_service::ServiceError;
+use abo_service::billing::{CollectOutcome, Gateways};
 use abo_store::{Store, StoreError, businesses, jobs, subscriptions};
 
+mod scan;
+
 /// The job kinds this engine claims.
-pub const HANDLED_KINDS: &[&str] = &[KIND_RENEW, KIND_BILL_CUSTOMER];
+pub const HANDLED_KINDS: &[&str] = &[
+    KIND_RENEW,
+    KIND_BILL_CUSTOMER,
+    KIND_COLLECT,
+    KIND_POLL_PAYMENT,
+    KIND_START_DELAYED,
+    KIND_CARD_EXPIRY,
+    KIND_INVOICE_OVERDUE,
+    abo_webhooks::KIND_EVENT,
+    abo_webhooks::KIND_DELIVERY,
+    abo_webhooks::KIND_PURGE,
+];
 pub const KIND_RENEW: &str = "Renew";
 pub const KIND_BILL_CUSTOMER: &str = "BillCustomer";
+/// Charges an issued invoice (attempt n): `abo_service::billing::collect_invoice`.
+pub const KIND_COLLECT: &str = abo_service::billing::JOB_COLLECT;
+/// Asks the gateway about a pending (SEPA) payment.
+pub const KIND_POLL_PAYMENT: &str = abo_service::billing::JOB_POLL_PAYMENT;
+/// Starts a `DraftDelayedStart` subscription on its start date.
+pub const KIND_START_DELAYED: &str = "StartDelayed";
+/// Tells the customer and the merchant that a card expires soon, or expired.
+pub const KIND_CARD_EXPIRY: &str = abo_service::billing::JOB_CARD_EXPIRY;
+/// Marks an invoice still unpaid at its overdue date.
+pub const KIND_INVOICE_OVERDUE: &str = abo_service::billing::JOB_INVOICE_OVERDUE;
 
-/// How long a claimed job is leased to its worker.
-const LEASE_US: i64 = 5 * 60 * 1_000_000;
+/// How long a claimed job is leased to its worker, on the node's clock: a
+/// job never takes that long (collection calls are idempotent anyway), and a
+/// node that died gives its jobs back after it.
+const LEASE_US: i64 = 60 * 1_000_000;
 /// Jobs claimed, and renewals scanned, per round.
 const BATCH: i64 = 100;
 /// Rounds per call at most (a round that finds nothing ends the call).
@@ -58,6 +86,10 @@ pub struct RunReport {
     pub renewals: u64,
     /// Invoices issued by `BillCustomer` jobs.
     pub invoices: u64,
+    /// Invoices paid by a collection or a settled debit.
+    pub payments: u64,
+    /// Delayed subscriptions started on their date.
+    pub starts: u64,
 }
 
 impl RunReport {
@@ -67,6 +99,8 @@ impl RunReport {
         self.jobs_failed += other.jobs_failed;
         self.renewals += other.renewals;
         self.invoices += other.invoices;
+        self.payments += other.payments;
+        self.starts += other.starts;
     }
 
     /// Whether anything happened.
@@ -86,11 +120,56 @@ pub struct AdvanceReport {
 #[derive(Clone)]
 pub struct Engine {
     store: Store,
+    gateways: Arc<Gateways>,
+    /// The node's clock, for leases only (what is due follows each
+    /// business's clock).
+    clock: Arc<dyn abo_core::Clock>,
+    /// Sends customer e-mails; without one, `Email` jobs are left to an engine that has one.
+    mailer: Option<abo_mail::Mailer>,
 }
 
 impl Engine {
+    /// An engine with the sandbox gateways.
     pub fn new(store: Store) -> Engine {
-        Engine { store }
+        let gateways = Arc::new(Gateways::sandbox());
+        Engine::with_gateways(store, gateways)
+    }
+
+    /// An engine collecting through `gateways` (shared with the web layer,
+    /// which registers cards and mandates with the same gateways).
+    pub fn with_gateways(store: Store, gateways: Arc<Gateways>) -> Engine {
+        Engine {
+            store,
+            gateways,
+            clock: Arc::new(abo_core::SystemClock),
+            mailer: None,
+        }
+    }
+
+    /// The same engine, taking its leases on `clock`.
+    pub fn with_clock(mut self, clock: Arc<dyn abo_core::Clock>) -> Engine {
+        self.clock = clock;
+        self
+    }
+
+    /// The payment gateways this engine collects through.
+    pub fn gateways(&self) -> &Arc<Gateways> {
+        &self.gateways
+    }
+
+    /// The same engine, also sending customer e-mails (`Email` jobs) with `mailer`.
+    pub fn with_mailer(mut self, mailer: abo_mail::Mailer) -> Engine {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// The job kinds this engine claims: [`HANDLED_KINDS`], plus `Email` with a mailer.
+    fn kinds(&self) -> &'static [&'static str] {
+        static WITH_EMAIL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        if self.mailer.is_none() {
+            return HANDLED_KINDS;
+        }
+        WITH_EMAIL.get_or_init(|| [HANDLED_KINDS, &[abo_mail::JOB_KIND]].concat())
     }
 
     /// Runs what is due in every business, each at its own "now" (its test
@@ -117,17 +196,18 @@ impl Engine {
     ) -> Result<RunReport> {
         let mut report = RunReport::default();
         for _ in 0..MAX_ROUNDS {
-            let enqueued = self.scan_renewals(business_id, now_us).await?;
-            let claimed = jobs::claim_kinds(
-                &self.store,
+            let enqueued = scan::renewals(&self.store, business_id, now_us, BATCH).await?
+                + scan::delayed_starts(&self.store, business_id, now_us, BATCH).await?;
+            let claim = jobs::KindsClaim {
                 worker_id,
-                now_us,
-                LEASE_US,
-                BATCH,
-                Some(business_id),
-                HANDLED_KINDS,
-            )
-            .await?;
+                due_us: now_us,
+                lease_now_us: self.clock.now().as_microsecond(),
+                lease_us: LEASE_US,
+                limit: BATCH,
+                business_id: Some(business_id),
+                kinds: self.kinds(),
+            };
+            let claimed = jobs::claim_kinds_leased(&self.store, &claim).await?;
             report.renewals_enqueued += enqueued;
             if claimed.is_empty() {
                 break;
@@ -137,34 +217,6 @@ impl Engine {
             }
         }
         Ok(report)
-    }
-
-    /// Enqueues a `Renew` job per subscription whose term is reached.
-    async fn scan_renewals(&self, business_id: i64, now_us: i64) -> Result<u64> {
-        let mut tx = self.store.begin().await?;
-        let due = subscriptions::due_for_renewal_in(&mut tx, business_id, now_us, BATCH).await?;
-        let mut enqueued = 0;
-        for (id, period_index, state) in due {
-            let payload = serde_json::json!({
-                "business_id": business_id,
-                "subscription_id": id,
-                "period_index": period_index,
-                "state": state,
-            });
-            let new = jobs::NewJob {
-                business_id: Some(business_id),
-                kind: KIND_RENEW.into(),
-                payload: payload.to_string(),
-                run_at_us: now_us,
-                max_attempts: 10,
-                natural_key: Some(format!("renew:{id}:{period_index}:{state}")),
-            };
-            if jobs::enqueue(&mut tx, &new, now_us).await?.is_some() {
-                enqueued += 1;
-            }
-        }
-        tx.commit().await.map_err(StoreError::from)?;
-        Ok(enqueued)
     }
 
     /// Carries out one claimed job, then completes it, or records the
@@ -197,6 +249,8 @@ impl Engine {
         Ok(report)
     }
 
+    /// Carries out one job by kind. The notifications workers (webhooks,
+    /// e-mails) add their own arms here.
     async fn dispatch(
         &self,
         job: &jobs::Job,
@@ -205,11 +259,18 @@ impl Engine {
     ) -> Result<(), String> {
         let payload: serde_json::Value =
             serde_json::from_str(&job.payload).map_err(|e| format!("payload: {e}"))?;
-        let int = |name: &str| {
-            payload[name]
-                .as_i64()
-                .ok_or_else(|| format!("payload: {name} is missing"))
+        let int = |names: &[&str]| {
+            names
+                .iter()
+                .find_map(|name| payload[*name].as_i64())
+                .ok_or_else(|| format!("payload: {} is missing", names[0]))
         };
+        // The job row names its business; older payloads repeat it.
+        let business_id = match job.business_id {
+            Some(id) => id,
+            None => int(&["business_id"])?,
+        };
+        let service = |e: ServiceError| e.to_string();
         match job.kind.as_str() {
             KIND_RENEW => {
                 let state = payload["state"]
@@ -217,47 +278,125 @@ impl Engine {
                     .ok_or("payload: state is missing")?;
                 let done = abo_service::renewal::renew(
                     &self.store,
-                    int("business_id")?,
-                    int("subscription_id")?,
-                    int("period_index")?,
+                    business_id,
+                    int(&["subscription_id"])?,
+                    int(&["period_index"])?,
                     state,
                     now_us,
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(service)?;
                 if done.is_some() {
                     report.renewals += 1;
                 }
-                Ok(())
             }
             KIND_BILL_CUSTOMER => {
+                // `BillNow` jobs name the customer `IdCustomer`.
+                let customer_id = int(&["customer_id", "IdCustomer"])?;
                 let invoice = abo_service::billing::bill_customer(
                     &self.store,
-                    int("business_id")?,
-                    int("customer_id")?,
+                    business_id,
+                    customer_id,
                     now_us,
                 )
                 .await
-                .map_err(|e| e.to_string())?;
+                .map_err(service)?;
                 if invoice.is_some() {
                     report.invoices += 1;
                 }
-                Ok(())
             }
-            other => Err(format!("job kind {other} is not handled here")),
+            KIND_COLLECT | KIND_POLL_PAYMENT => {
+                let invoice_id = int(&["invoice_id"])?;
+                let attempt = int(&["attempt"])?;
+                let outcome = if job.kind == KIND_COLLECT {
+                    abo_service::billing::collect_invoice(
+                        &self.store,
+                        &self.gateways,
+                        business_id,
+                        invoice_id,
+                        attempt,
+                        now_us,
+                    )
+                    .await
+                } else {
+                    abo_service::billing::poll_payment(
+                        &self.store,
+                        &self.gateways,
+                        business_id,
+                        invoice_id,
+                        attempt,
+                        now_us,
+                    )
+                    .await
+                }
+                .map_err(service)?;
+                if outcome == CollectOutcome::Paid {
+                    report.payments += 1;
+                }
+            }
+            KIND_START_DELAYED => {
+                let started = abo_service::renewal::start_delayed(
+                    &self.store,
+                    business_id,
+                    int(&["subscription_id"])?,
+                    now_us,
+                )
+                .await
+                .map_err(service)?;
+                if started.is_some() {
+                    report.starts += 1;
+                }
+            }
+            KIND_CARD_EXPIRY => {
+                abo_service::billing::expiry::notify_card_expiry(
+                    &self.store,
+                    business_id,
+                    int(&["permission_id"])?,
+                    payload["notice"]
+                        .as_str()
+                        .ok_or("payload: notice is missing")?,
+                    now_us,
+                )
+                .await
+                .map_err(service)?;
+            }
+            KIND_INVOICE_OVERDUE => {
+                abo_service::billing::overdue::mark_overdue(
+                    &self.store,
+                    business_id,
+                    int(&["invoice_id"])?,
+                    now_us,
+                )
+                .await
+                .map_err(service)?;
+            }
+            // Webhooks: fan-out of events, delivery attempts, history purge.
+            // Customer e-mails (abo-mail): render, send over SMTP, record once.
+            abo_mail::JOB_KIND if let Some(mailer) = &self.mailer => {
+                abo_mail::deliver(&self.store, mailer, job, now_us)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            kind if abo_webhooks::KINDS.contains(&kind) => {
+                abo_webhooks::run_job(&self.store, job, now_us)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            other => return Err(format!("job kind {other} is not handled here")),
         }
+        Ok(())
     }
 
-    /// The earliest instant something falls due in the business (a term or
-    /// a job this engine handles).
+    /// The earliest instant something falls due in the business (a term, a
+    /// delayed start or a job this engine handles).
     pub async fn next_due_us(&self, business_id: i64) -> Result<Option<i64>> {
         let mut conn = self.store.acquire().await?;
-        let term = subscriptions::next_term_at(&mut conn, business_id).await?;
-        let job = jobs::next_run_at(&mut conn, business_id, HANDLED_KINDS).await?;
-        Ok(match (term, job) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        })
+        let due = [
+            subscriptions::next_term_at(&mut conn, business_id).await?,
+            abo_store::engine_scan::next_delayed_start_at(&mut conn, business_id).await?,
+            jobs::next_run_at(&mut conn, business_id, self.kinds()).await?,
+        ];
+        Ok(due.into_iter().flatten().min())
     }
 
     /// Moves the clock of test business `business_id` to `target_us`,

@@ -447,8 +447,8 @@ async fn termination_happens_at_the_term(store: Store) {
         .job(&format!("webhook:SubscriptionTerminated:{id}:0"))
         .await
         .expect("the webhook is in the outbox");
-    // Webhooks belong to the notifications workers: never claimed here.
-    assert_eq!((hook.attempts, hook.done_at_us), (0, None));
+    // Written at the term, in the renewal's transaction.
+    assert_eq!(hook.created_at_us, at(date(2026, 4, 10), 0));
     assert!(
         hook.payload
             .contains("\"TypeTrigger\":\"SubscriptionTerminated\"")

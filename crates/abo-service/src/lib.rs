@@ -8,11 +8,15 @@ pub mod catalog;
 pub mod customers;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod links;
 pub mod offers;
+pub mod portal;
+pub mod quoting;
 pub mod renewal;
 pub mod subscribe;
 pub mod subscriptions;
 pub mod usages;
+pub mod workflows;
 
 pub use error::{Result, ServiceError};

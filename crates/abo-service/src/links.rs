@@ -41,3 +41,55 @@ fn parse_key(key: &link_keys::LinkKey) -> Result<LinkKey> {
     }
     Ok(LinkKey { kid, secret })
 }
+
+/// A customer link generated outside API Live (e-mails, back office, CLI).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerLink {
+    /// The signed hosted-page URL (what a `crylk` parameter decodes to).
+    pub hosted: String,
+    /// What to publish: `hosted`, or the merchant's integrated page with `?crylk=` when the
+    /// segment has the integrated URL of the purpose's kind (spec §4).
+    pub url: String,
+}
+
+/// Signs a link for `customer_id` to the hosted page of `purpose` (optionally about
+/// `target_id`: offer, subscription or invoice), valid `ttl_secs` from `now_us` and revoked
+/// with the customer's links epoch, and rewrites it through crylk when the customer's segment
+/// sets the "URL of the integrated form" (workflow links) or "... portal" (portal links).
+///
+/// API Live's own `hosted-*` links do not come here: merchants frame those directly.
+#[allow(clippy::too_many_arguments)]
+pub async fn customer_link(
+    conn: &mut AnyConnection,
+    base_url: &str,
+    business_id: i64,
+    customer_id: i64,
+    purpose: abo_links::Purpose,
+    target_id: Option<i64>,
+    ttl_secs: i64,
+    now_us: i64,
+) -> Result<CustomerLink> {
+    let customer = abo_store::customers::get(conn, business_id, customer_id).await?;
+    let segment = abo_store::segments::get(conn, business_id, customer.segment_id).await?;
+    let keyring = load_keyring(conn, business_id).await?;
+    let epoch = u32::try_from(customer.links_epoch).unwrap_or(u32::MAX);
+    let mut claims = abo_links::LinkClaims::new(
+        business_id,
+        customer_id,
+        purpose,
+        now_us.div_euclid(1_000_000),
+        ttl_secs,
+        epoch,
+    );
+    if let Some(target) = target_id {
+        claims = claims.with_target(target);
+    }
+    let hosted = abo_links::signed_hosted_url(base_url, &keyring, &claims);
+    let url = abo_links::integrated_link(
+        purpose,
+        segment.url_integrated_form.as_deref(),
+        segment.url_integrated_portal.as_deref(),
+        &hosted,
+    );
+    Ok(CustomerLink { hosted, url })
+}

@@ -35,10 +35,9 @@
 //! it moved on and changes nothing. Every line carries the natural key
 //! `subscription={id}:period={n}:{kind}` on top.
 //!
-//! Not yet: subscription-level discounts (the store has no link between a
-//! subscription and a discount yet; `abo_core::billing::apply_discounts` is
-//! to be applied here once it does) and the unpaid thresholds
-//! (`SuspendedPaymentDue`).
+//! A buyer over its segment's unpaid thresholds is suspended at renewal
+//! (`SuspendedPaymentDue`, `billing::dunning`); a payment restarts it.
+//! [`start_delayed`] starts a `DraftDelayedStart` subscription on its date.
 
 use abo_core::price_quantity;
 use abo_core::{FeaturePricing, FeatureType, Period, SubscriptionEvent, SubscriptionState};
@@ -47,6 +46,8 @@ use abo_store::subscriptions::{self, Subscription, SubscriptionPatch};
 use abo_store::{AnyConnection, Store, customers, jobs, segments, usages};
 use jiff::civil::Date;
 
+use crate::billing::discounts::apply_period_discounts;
+use crate::billing::dunning::over_unpaid_threshold;
 use crate::catalog::mapping::pricing_from_store;
 use crate::error::Result;
 use crate::subscriptions::schedule::{
@@ -190,7 +191,16 @@ pub async fn renew_in(
                     .amount_recurrence
                     .saturating_add(features_in_advance(&sub, false)?);
                 let buyer = customers::get(conn, business_id, sub.customer_buyer_id).await?;
-                if segment.block_renewal_without_payment_method
+                let payment_due = next_price > 0
+                    && over_unpaid_threshold(conn, business_id, sub.segment_id, buyer.id, now.us)
+                        .await?;
+                if payment_due {
+                    let state = transition(&sub, SubscriptionEvent::RenewalWithPaymentDue)?;
+                    let updated =
+                        subscriptions::update_state(conn, business_id, id, state.as_str(), now.us)
+                            .await?;
+                    (updated, "SubscriptionSuspendedPaymentDue")
+                } else if segment.block_renewal_without_payment_method
                     && next_price > 0
                     && !is_billable(&buyer)
                 {
@@ -204,12 +214,17 @@ pub async fn renew_in(
                     let updated = save_schedule(conn, &sub, state, &schedule, None, &now).await?;
                     charge_period(conn, &updated, &schedule, &now, false).await?;
                     charge_features(conn, &updated, &schedule, &now).await?;
+                    // Again, now that the feature lines are written.
+                    apply_period_discounts(conn, &updated, schedule.ordinal, now.us).await?;
                     (updated, "SubscriptionRenewed")
                 }
             }
         }
     };
     webhook(conn, &sub, trigger, ended, &now).await?;
+    if let Some(template) = email_of(trigger) {
+        email(conn, &sub, template, ended, &now).await?;
+    }
     enqueue_billing(conn, &sub, term, &now).await?;
     Ok(Some(RenewalOutcome {
         subscription_id: id,
@@ -218,6 +233,70 @@ pub async fn renew_in(
         period_index: updated.period_index,
         started_id,
     }))
+}
+
+/// The customer's e-mail for a renewal's outcome (mail types in
+/// notes/contracts.md), if any.
+fn email_of(trigger: &str) -> Option<&'static str> {
+    match trigger {
+        "SubscriptionSuspendedPaymentInfoMissing" => Some("SubscriptionSuspendedNoPaymentMethod"),
+        "SubscriptionSuspendedPaymentDue" => Some("SubscriptionSuspendedPaymentDue"),
+        "SubscriptionHistory" => Some("SubscriptionEnded"),
+        "SubscriptionTerminated" => Some("SubscriptionTerminated"),
+        _ => None,
+    }
+}
+
+/// Starts a `DraftDelayedStart` subscription on its start date (the
+/// `StartDelayed` job), in one transaction: its periods are laid out from
+/// that date, the up-front fee and first period are charged and billed.
+/// `None` when there is nothing to do (started, cancelled, not yet due).
+/// Periods after the start that have already ended are left to the
+/// renewals, which charge each of them in order.
+pub async fn start_delayed(
+    store: &Store,
+    business_id: i64,
+    id: i64,
+    now_us: i64,
+) -> Result<Option<i64>> {
+    const DELAYED: &str = "DraftDelayedStart";
+    let mut tx = store.begin().await?;
+    let sub = subscriptions::get(&mut tx, business_id, id).await?;
+    let Some(start_us) = sub.date_start_us.filter(|s| *s <= now_us) else {
+        return Ok(None);
+    };
+    if sub.state != DELAYED
+        || !subscriptions::lock_for_renewal(
+            &mut tx,
+            business_id,
+            id,
+            sub.period_index,
+            DELAYED,
+            now_us,
+        )
+        .await?
+    {
+        return Ok(None);
+    }
+    let segment = segments::get(&mut tx, business_id, sub.segment_id).await?;
+    let now = Now::new(now_us, &segment.time_zone)?;
+    let state = transition(&sub, SubscriptionEvent::ReachDelayedStart)?;
+    let (trial, recurrence) = terms_of(&sub)?;
+    let start = now.date_of(start_us)?;
+    let schedule = lay_out(start, start, trial, recurrence)?;
+    let started = save_schedule(&mut tx, &sub, state, &schedule, Some(start_us), &now).await?;
+    charge_period(&mut tx, &started, &schedule, &now, true).await?;
+    webhook(
+        &mut tx,
+        &started,
+        "SubscriptionStarted",
+        started.period_index,
+        &now,
+    )
+    .await?;
+    enqueue_billing(&mut tx, &started, start, &now).await?;
+    tx.commit().await?;
+    Ok(Some(started.id))
 }
 
 /// Starts the draft of a change of offer at `term`: its periods are laid out
@@ -239,6 +318,7 @@ async fn start_successor(
     let started = save_schedule(conn, &draft, state, &schedule, Some(start_us), now).await?;
     charge_period(conn, &started, &schedule, now, false).await?;
     charge_features(conn, &started, &schedule, now).await?;
+    apply_period_discounts(conn, &started, schedule.ordinal, now.us).await?;
     Ok(started)
 }
 
@@ -443,6 +523,35 @@ async fn enqueue_billing(
             run_at_us: now.us,
             max_attempts: 10,
             natural_key: Some(format!("bill:{}:{term}", sub.customer_buyer_id)),
+        },
+        now.us,
+    )
+    .await?;
+    Ok(())
+}
+
+/// An e-mail to the customer, once per template, subscription and period.
+async fn email(
+    conn: &mut AnyConnection,
+    sub: &Subscription,
+    template: &str,
+    period: i64,
+    now: &Now,
+) -> Result<()> {
+    let payload = serde_json::json!({
+        "Template": template,
+        "IdCustomer": sub.customer_id,
+        "IdSubscription": sub.id,
+    });
+    jobs::enqueue(
+        conn,
+        &jobs::NewJob {
+            business_id: Some(sub.business_id),
+            kind: "Email".into(),
+            payload: payload.to_string(),
+            run_at_us: now.us,
+            max_attempts: 10,
+            natural_key: Some(format!("email:subscription={}:{template}:{period}", sub.id)),
         },
         now.us,
     )

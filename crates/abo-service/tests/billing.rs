@@ -456,7 +456,8 @@ async fn card_insufficient_funds_retries_then_problem(store: Store) {
         t.business_id,
         cust,
         &card("4200 4600 3702 5901"),
-        NOW,
+        // Registered days before: the charges are made in the customer's absence.
+        NOW - 2 * DAY,
     )
     .await
     .unwrap();
@@ -530,7 +531,8 @@ async fn card_rejected_is_not_retried(store: Store) {
         t.business_id,
         rejected,
         &card("4200 4600 3705 4208"),
-        NOW,
+        // Registered days before: the charges are made in the customer's absence.
+        NOW - 2 * DAY,
     )
     .await
     .unwrap();

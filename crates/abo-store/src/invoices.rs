@@ -102,13 +102,6 @@ pub struct InvoiceFilter {
     pub is_credit_note: Option<bool>,
 }
 
-/// The printed number, as billing-rules.md fixes it: prefix, segment id, a dot
-/// and the 8-digit counter ("S-7.00001673"). The segment id in the number keeps
-/// numbers unique per business even when segments share a prefix.
-pub fn full_number(prefix: &str, segment_id: i64, number: i64) -> String {
-    format!("{prefix}{segment_id}.{number:08}")
-}
-
 fn from_row(r: &AnyRow) -> sqlx::Result<Invoice> {
     Ok(Invoice {
         id: r.i("id")?,
@@ -252,7 +245,14 @@ pub async fn issue(
     .fetch_one(&mut *conn)
     .await?;
     let number = counter.i("number")?;
-    let full = full_number(&counter.s("prefix")?, invoice.segment_id, number);
+    let counter_value = u64::try_from(number)
+        .map_err(|_| StoreError::Invalid(format!("invoice counter {number} is negative")))?;
+    // The printed number's shape is a billing rule, so abo-core owns it.
+    let full = abo_core::billing::full_number(
+        &counter.s("prefix")?,
+        invoice.segment_id,
+        counter_value,
+    );
     let done = sqlx::query(
         "UPDATE invoices SET number = $1, full_number = $2, state = $3, date_issue_us = $4, \
          updated_at_us = $4 WHERE business_id = $5 AND id = $6 AND number IS NULL",

@@ -229,23 +229,52 @@ pub async fn claim_kinds(
     business_id: Option<i64>,
     kinds: &[&str],
 ) -> Result<Vec<Job>> {
-    if kinds.is_empty() {
+    let claim = KindsClaim {
+        worker_id,
+        due_us: now_us,
+        lease_now_us: now_us,
+        lease_us,
+        limit,
+        business_id,
+        kinds,
+    };
+    claim_kinds_leased(store, &claim).await
+}
+
+/// A claim of due jobs by kind, whose lease is measured on the node's own clock.
+#[derive(Debug, Clone, Copy)]
+pub struct KindsClaim<'a> {
+    pub worker_id: &'a str,
+    /// Jobs due at or before this instant (a business's "now", maybe its test clock).
+    pub due_us: i64,
+    /// The node's clock: leases are taken and expire on it, so that a job leased by a node
+    /// that died is claimable again even when the business's test clock stands still.
+    pub lease_now_us: i64,
+    pub lease_us: i64,
+    pub limit: i64,
+    pub business_id: Option<i64>,
+    pub kinds: &'a [&'a str],
+}
+
+/// [`claim_kinds`] with separate clocks for what is due and for leases.
+pub async fn claim_kinds_leased(store: &Store, claim: &KindsClaim<'_>) -> Result<Vec<Job>> {
+    if claim.kinds.is_empty() {
         return Ok(Vec::new());
     }
     let filter = format!(
         "done_at_us IS NULL AND run_at_us <= $2 AND (locked_until_us IS NULL OR \
-         locked_until_us <= $2) AND attempts < max_attempts AND ($5 IS NULL OR business_id = $5) \
+         locked_until_us <= $6) AND attempts < max_attempts AND ($5 IS NULL OR business_id = $5) \
          AND {}",
-        kinds_in(6, kinds)
+        kinds_in(7, claim.kinds)
     );
     let sql = match store.backend() {
         Backend::Postgres => format!(
             "WITH picked AS (SELECT id FROM jobs WHERE {filter} ORDER BY run_at_us, id LIMIT $4 \
-             FOR UPDATE SKIP LOCKED) UPDATE jobs SET locked_by = $1, locked_until_us = $2 + $3, \
+             FOR UPDATE SKIP LOCKED) UPDATE jobs SET locked_by = $1, locked_until_us = $6 + $3, \
              attempts = jobs.attempts + 1 FROM picked WHERE jobs.id = picked.id RETURNING jobs.*"
         ),
         Backend::Sqlite => format!(
-            "UPDATE jobs SET locked_by = $1, locked_until_us = $2 + $3, attempts = attempts + 1 \
+            "UPDATE jobs SET locked_by = $1, locked_until_us = $6 + $3, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM jobs WHERE {filter} ORDER BY run_at_us, id LIMIT $4) \
              RETURNING *"
         ),
@@ -253,12 +282,13 @@ pub async fn claim_kinds(
     let mut tx = store.begin().await?;
     // Only placeholders are interpolated; kinds are bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(worker_id)
-        .bind(now_us)
-        .bind(lease_us)
-        .bind(limit.clamp(1, 1000))
-        .bind(business_id);
-    for kind in kinds {
+        .bind(claim.worker_id)
+        .bind(claim.due_us)
+        .bind(claim.lease_us)
+        .bind(claim.limit.clamp(1, 1000))
+        .bind(claim.business_id)
+        .bind(claim.lease_now_us);
+    for kind in claim.kinds {
         query = query.bind(*kind);
     }
     let rows = query.fetch_all(&mut *tx).await?;

@@ -16,10 +16,13 @@
 //! Nothing here reads the system clock: callers pass `now_us` (see the `Clock` in abo-core).
 
 pub mod balance_lines;
+pub mod billing_settings;
 pub mod businesses;
 pub mod credentials;
 pub mod customers;
 pub mod discounts;
+pub mod emails;
+pub mod engine_scan;
 pub mod features;
 pub mod idempotency;
 pub mod invoices;
@@ -27,10 +30,14 @@ pub mod jobs;
 pub mod link_keys;
 pub mod offers;
 pub mod payments;
+pub mod portal_settings;
 pub mod pricing_tables;
 pub mod segments;
+pub mod subscription_discounts;
 pub mod subscriptions;
 pub mod usages;
+pub mod webhooks;
+pub mod workflow_settings;
 
 mod error;
 mod row;

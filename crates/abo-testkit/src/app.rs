@@ -261,6 +261,8 @@ async fn start(backend: Backend, admin_url: Option<String>, options: AppOptions)
         }
     });
 
+    // reqwest is built with `rustls-no-provider` (stack.md: ring only).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(60))

@@ -9,6 +9,8 @@
 //! - [`Contract`] is the ProAbono API Live OpenAPI contract, loaded at test
 //!   time, with a strict OpenAPI 3.0 schema validator; [`TestApp::checked`]
 //!   sends a request and panics unless the answer satisfies the contract.
+//! - [`browser`] drives Debian's headless Chromium (one chromedriver per
+//!   test) and serves a cross-site merchant page that frames hosted pages.
 //!
 //! ```no_run
 //! use abo_testkit::{TestApp, both_backends};
@@ -31,6 +33,7 @@
 //! Use it as a dev-dependency: `abo-testkit = { path = "../abo-testkit" }`.
 
 mod app;
+pub mod browser;
 mod check;
 pub mod contract;
 pub mod postgres;

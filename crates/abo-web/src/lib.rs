@@ -3,7 +3,12 @@
 //! endpoints (`/healthz`, `/readyz`, `/metrics`) live in `health`.
 
 pub mod api;
+/// ProAbono's Backoffice API (`/Notification/Webhooks...`).
+pub mod backoffice {
+    pub mod webhooks;
+}
 mod health;
+pub mod portal;
 mod state;
 
 pub use state::AppState;
@@ -21,6 +26,8 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub fn router(state: AppState) -> Router {
     let routes = Router::new()
         .merge(health::routes())
+        .merge(portal::routes())
+        .merge(backoffice::webhooks::routes())
         .merge(
             api::router().route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),

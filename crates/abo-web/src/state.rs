@@ -20,6 +20,11 @@ pub struct AppState {
     pub usages: UsageWriter,
     pub(crate) auth: Arc<AuthCache>,
     pub(crate) keyrings: Arc<KeyringCache>,
+    /// The node's payment gateways (the sandboxes keep their state in memory:
+    /// one instance per node, shared by the portal and whoever collects).
+    pub gateways: Arc<abo_service::billing::Gateways>,
+    /// Hosted pages: session keys and segment looks, cached per node.
+    pub(crate) portal: Arc<crate::portal::PortalCaches>,
 }
 
 impl AppState {
@@ -34,6 +39,8 @@ impl AppState {
             metrics: None,
             auth: Arc::default(),
             keyrings: Arc::default(),
+            gateways: Arc::default(),
+            portal: Arc::default(),
         }
     }
 

@@ -336,6 +336,27 @@ both_backends! {
         assert_eq!(status, 204);
     }
 
+    /// Older clients send the identifiers in the query (spec §2.5); the
+    /// body still wins when both are given.
+    #[options(march_25())]
+    async fn identifiers_from_the_query(app: TestApp) {
+        customer(&app, "cust-q", Some("ExternalBank")).await;
+        customer(&app, "cust-body", Some("ExternalBank")).await;
+        let (status, body) = create(&app,
+            "?ReferenceCustomer=cust-q&referenceoffer=basic&TryStart=true", json!({}), &[]).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["ReferenceOffer"], "basic");
+        assert_eq!(body["ReferenceCustomer"], "cust-q");
+
+        let (status, body) = create(&app, "?ReferenceCustomer=cust-q&ReferenceOffer=basic",
+            json!({"ReferenceCustomer": "cust-body"}), &[]).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["ReferenceCustomer"], "cust-body");
+
+        let (status, body) = create(&app, "?IdCustomer=abc&ReferenceOffer=basic", json!({}), &[]).await;
+        assert_eq!(status, 422, "{body}");
+    }
+
     /// Drafts: the merchant's, the customer's (TryStart without payment
     /// method), and a delayed start; each with the links of its state.
     #[options(march_25())]

@@ -19,6 +19,12 @@ const KEYS: &[&str] = &[
     "public_url",
     "log",
     "log_format",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_username",
+    "smtp_password",
+    "mail_from",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -39,6 +45,17 @@ pub struct Config {
     pub log: String,
     /// `text` or `json`.
     pub log_format: String,
+    /// SMTP server for customer e-mails; unset, no e-mail is sent (jobs wait).
+    pub smtp_host: Option<String>,
+    /// Default 587 (STARTTLS), 465 with `smtp_tls = "tls"`.
+    pub smtp_port: Option<u16>,
+    /// `starttls` (default), `tls` (implicit TLS) or `none` (a relay on this host only).
+    pub smtp_tls: abo_mail::TlsMode,
+    pub smtp_username: Option<String>,
+    /// Never logged (prints as `***`).
+    pub smtp_password: Option<abo_mail::Secret>,
+    /// `From` of customer e-mails, e.g. `Acme Billing <billing@acme.example>`.
+    pub mail_from: Option<String>,
 }
 
 impl Default for Config {
@@ -51,6 +68,12 @@ impl Default for Config {
             public_url: None,
             log: "info".into(),
             log_format: "text".into(),
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: abo_mail::TlsMode::default(),
+            smtp_username: None,
+            smtp_password: None,
+            mail_from: None,
         }
     }
 }
@@ -115,9 +138,37 @@ impl Config {
                 self.log_format
             );
         }
+        if self.smtp_host.is_some() {
+            match &self.mail_from {
+                None => bail!("configuration error: smtp_host is set but mail_from is not"),
+                Some(from) => {
+                    abo_mail::Mailer::new(&self.smtp().expect("smtp_host is set"), "http://x")
+                        .map_err(|e| anyhow::anyhow!("configuration error: {e} ({from:?})"))?;
+                }
+            }
+        }
         tracing_subscriber::EnvFilter::try_new(&self.log)
             .with_context(|| format!("configuration error: invalid log filter {:?}", self.log))?;
         Ok(())
+    }
+
+    /// The SMTP settings of customer e-mails, when `smtp_host` is set.
+    pub fn smtp(&self) -> Option<abo_mail::SmtpSettings> {
+        let host = self.smtp_host.clone()?;
+        let port = self.smtp_port.unwrap_or(match self.smtp_tls {
+            abo_mail::TlsMode::Tls => 465,
+            abo_mail::TlsMode::Starttls => 587,
+            abo_mail::TlsMode::None => 25,
+        });
+        Some(abo_mail::SmtpSettings {
+            host,
+            port,
+            tls: self.smtp_tls,
+            username: self.smtp_username.clone(),
+            password: self.smtp_password.clone(),
+            from: self.mail_from.clone().unwrap_or_default(),
+            timeout: std::time::Duration::from_secs(30),
+        })
     }
 
     /// The database to open: the configured URL, or the embedded SQLite file.
@@ -179,6 +230,37 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("database_url"), "{err}");
+    }
+
+    #[test]
+    fn smtp_settings_and_a_secret_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("abo.toml");
+        std::fs::write(
+            &file,
+            "smtp_host = \"smtp.example.com\"\nsmtp_tls = \"tls\"\nsmtp_username = \"u\"\n\
+             smtp_password = \"hunter2\"\nmail_from = \"Acme <billing@acme.example>\"\n",
+        )
+        .unwrap();
+        let config = Config::load(Some(&file), &Overrides::default()).unwrap();
+        let smtp = config.smtp().unwrap();
+        assert_eq!(smtp.port, 465);
+        assert_eq!(smtp.tls, abo_mail::TlsMode::Tls);
+        assert_eq!(smtp.password.as_ref().unwrap().0, "hunter2");
+        assert!(!format!("{config:?}").contains("hunter2"));
+        assert!(!format!("{smtp:?}").contains("hunter2"));
+
+        std::fs::write(&file, "smtp_host = \"smtp.example.com\"\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("mail_from"), "{err}");
+
+        std::fs::write(&file, "smtp_tls = \"ssl\"\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("smtp_tls"), "{err}");
     }
 
     #[test]

@@ -3,7 +3,10 @@
 
 mod commands;
 mod config;
+mod demo_mailbox;
+mod demo_merchant;
 mod telemetry;
+mod webhook_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -47,6 +50,9 @@ enum Command {
     /// Move the clock of a test business.
     #[command(subcommand)]
     Clock(commands::clock::Command),
+    /// Manage a business's webhooks: add, list, verify, secret, retry.
+    #[command(subcommand)]
+    Webhook(webhook_cmd::Command),
 }
 
 fn main() -> ExitCode {
@@ -107,6 +113,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Clock(command) => {
             let config = config::Config::load(cli.config.as_deref(), &overrides)?;
             commands::clock::run(config, command).await
+        }
+        Command::Webhook(command) => {
+            let config = config::Config::load(cli.config.as_deref(), &overrides)?;
+            webhook_cmd::run(config, command).await
         }
     }
 }

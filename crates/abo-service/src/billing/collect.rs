@@ -50,7 +50,7 @@ impl Gateways {
         }
     }
 
-    fn for_permission(&self, permission: &Permission) -> Result<&dyn PaymentGateway> {
+    pub(crate) fn for_permission(&self, permission: &Permission) -> Result<&dyn PaymentGateway> {
         match permission.type_gateway.as_str() {
             "CardDummy" => Ok(&self.card),
             "DirectDebitDummy" => Ok(&self.direct_debit),
@@ -78,6 +78,8 @@ pub enum CollectOutcome {
     Retrying { next_attempt_us: i64 },
     /// Failed for good: `ProblemAuto`.
     Problem,
+    /// The payer claimed a settled debit back: `ProblemDisputed`.
+    Disputed,
 }
 
 pub(crate) fn timestamp(us: i64) -> Result<Timestamp> {
@@ -155,13 +157,14 @@ pub async fn collect_invoice(
 
     // 2. Ask the gateway (idempotent per attempt).
     let gateway = gateways.for_permission(&permission)?;
+    let context = charge_context(&invoice, &permission, attempt);
     let currency = abo_core::Currency::from_code(&invoice.currency)?;
     let receipt = gateway
         .charge(
             &ChargeRequest {
                 permission_id: PermissionId(permission.gateway_permission_id.clone()),
                 amount: Money::new(invoice.amount_total, currency),
-                context: ChargeContext::Renewal,
+                context,
                 idempotency_key: format!("invoice:{invoice_id}:attempt:{attempt}"),
             },
             timestamp(now_us)?,
@@ -186,6 +189,26 @@ pub async fn collect_invoice(
     Ok(outcome)
 }
 
+/// How long after registering a card the customer is taken to be still
+/// there (the workflow that registers the card pays the first invoice).
+const CUSTOMER_PRESENT_US: i64 = 60 * 60 * 1_000_000;
+
+/// Whether the customer is present for this charge: the first attempt of an
+/// invoice issued within the hour after the card or mandate was registered
+/// (the subscription workflow), as opposed to a charge in the customer's
+/// absence (renewals, retries). The sandbox cards behave differently in each
+/// (`4200 4600 3702 5901`: ok at registration, insufficient funds at renewal).
+fn charge_context(invoice: &Invoice, permission: &Permission, attempt: i64) -> ChargeContext {
+    let issued = invoice.date_issue_us.unwrap_or(invoice.created_at_us);
+    let fresh = issued >= permission.created_at_us
+        && issued - permission.created_at_us <= CUSTOMER_PRESENT_US;
+    if attempt == 1 && fresh {
+        ChargeContext::Registration
+    } else {
+        ChargeContext::Renewal
+    }
+}
+
 /// Asks the gateway again about a pending (SEPA) attempt: the `PollPayment`
 /// job. Settled → `Paid`; failed → retry or `ProblemAuto`.
 pub async fn poll_payment(
@@ -203,7 +226,9 @@ pub async fn poll_payment(
         else {
             return Ok(CollectOutcome::Skipped);
         };
-        if payment.state != "Pending" {
+        // Pending: waiting for settlement; Succeeded: the dispute watch of a
+        // settled debit.
+        if payment.state != "Pending" && payment.state != "Succeeded" {
             return Ok(CollectOutcome::Skipped);
         }
         let Some(permission_id) = payment.permission_id else {
@@ -225,6 +250,14 @@ pub async fn poll_payment(
         .map_err(|e| ServiceError::Internal(format!("gateway: {e}")))?;
     let mut tx = store.begin().await?;
     let invoice = invoices::get(&mut tx, business_id, invoice_id).await?;
+    if payment.state == "Succeeded" {
+        if !matches!(outcome, ChargeOutcome::Disputed { .. }) || invoice.state != "Paid" {
+            return Ok(CollectOutcome::Skipped);
+        }
+        dispute(&mut tx, &invoice, &payment, &outcome, now_us).await?;
+        tx.commit().await?;
+        return Ok(CollectOutcome::Disputed);
+    }
     if invoice.state != "DuePending" {
         return Ok(CollectOutcome::Skipped);
     }
@@ -242,8 +275,71 @@ pub async fn poll_payment(
     Ok(result)
 }
 
+/// How long a SEPA debtor may claim a settled debit back (8 weeks, no
+/// questions asked): the bank's chargeback is looked for once, then.
+pub const DEBIT_DISPUTE_WINDOW_US: i64 = 56 * 86_400_000_000;
+
+/// Asks the gateway again at the end of the dispute window of a settled
+/// debit (a `PollPayment` job on the succeeded attempt).
+async fn watch_for_dispute(
+    conn: &mut AnyConnection,
+    invoice: &Invoice,
+    attempt: i64,
+    now_us: i64,
+) -> Result<()> {
+    jobs::enqueue(
+        conn,
+        &jobs::NewJob {
+            business_id: Some(invoice.business_id),
+            kind: JOB_POLL_PAYMENT.into(),
+            payload: json!({"business_id": invoice.business_id, "invoice_id": invoice.id,
+                            "attempt": attempt})
+            .to_string(),
+            run_at_us: now_us + DEBIT_DISPUTE_WINDOW_US,
+            max_attempts: 10,
+            natural_key: Some(format!("dispute-watch:{}:{attempt}", invoice.id)),
+        },
+        now_us,
+    )
+    .await?;
+    Ok(())
+}
+
+/// A paid invoice whose payment was charged back: `ProblemDisputed`, the
+/// merchant (`InvoiceDebitDisputed`) and the customer (`InvoiceDisputed`)
+/// told.
+async fn dispute(
+    conn: &mut AnyConnection,
+    invoice: &Invoice,
+    payment: &Payment,
+    outcome: &ChargeOutcome,
+    now_us: i64,
+) -> Result<()> {
+    let reason = match outcome {
+        ChargeOutcome::Disputed { reason, .. } => Some(reason.to_string()),
+        _ => None,
+    };
+    payments::set_outcome(
+        conn,
+        invoice.business_id,
+        payment.id,
+        "Disputed",
+        None,
+        reason.as_deref(),
+        None,
+        now_us,
+    )
+    .await?;
+    let disputed = transition(conn, invoice, InvoiceEvent::Dispute, now_us).await?;
+    let customer = customers::get(conn, invoice.business_id, invoice.customer_id).await?;
+    let effects = Effects::new(invoice.business_id, &disputed, &customer, now_us);
+    effects.webhook(conn, "InvoiceDebitDisputed").await?;
+    effects.email(conn, "InvoiceDisputed", json!({})).await?;
+    Ok(())
+}
+
 /// Applies a gateway answer to the attempt and the invoice, with its effects.
-async fn record_outcome(
+pub(crate) async fn record_outcome(
     conn: &mut AnyConnection,
     invoice: &Invoice,
     payment: &Payment,
@@ -282,6 +378,9 @@ async fn record_outcome(
             let effects = Effects::new(business_id, &paid, &customer, now_us);
             effects.webhook(conn, "InvoiceDebitPaid").await?;
             effects.webhook(conn, "CustomerChargingSucceeded").await?;
+            if invoice.type_payment == "DirectDebit" {
+                watch_for_dispute(conn, invoice, attempt, now_us).await?;
+            }
             Ok(CollectOutcome::Paid)
         }
         ChargeOutcome::Pending { settles_at } => {
@@ -408,6 +507,9 @@ async fn fail(
                 .await?;
             effects
                 .webhook(conn, "InvoiceDebitPaymentAutoFailed")
+                .await?;
+            effects
+                .webhook(conn, "CustomerChargingAutoFailedNoRetry")
                 .await?;
             effects
                 .email(

@@ -16,6 +16,10 @@
 //! Every state change goes through [`InvoiceState::apply`].
 
 pub mod collect;
+pub mod discounts;
+pub(crate) mod dunning;
+pub mod expiry;
+pub mod overdue;
 pub mod permissions;
 pub mod query;
 
@@ -44,8 +48,12 @@ pub const JOB_EMAIL: &str = "Email";
 pub const JOB_COLLECT: &str = "CollectInvoice";
 /// Asks the gateway again about a pending (SEPA) payment.
 pub const JOB_POLL_PAYMENT: &str = "PollPayment";
+/// Tells the customer and the merchant that a card expires soon, or expired.
+pub const JOB_CARD_EXPIRY: &str = "CardExpiry";
+/// Checks, at its overdue date, whether an invoice is still unpaid.
+pub const JOB_INVOICE_OVERDUE: &str = "InvoiceOverdue";
 
-const DAY_US: i64 = 86_400_000_000;
+pub(crate) const DAY_US: i64 = 86_400_000_000;
 /// Direct debit: days between the notice (issue) and the debit (not configurable in ProAbono).
 pub const DIRECT_DEBIT_NOTICE_DAYS: i64 = 3;
 /// `DatePaymentLimit`: days after issue.
@@ -200,6 +208,7 @@ pub async fn bill_in(
         effects.email(conn, "InvoiceNewPaid", json!({})).await?;
         return Ok(Some(invoice.id));
     }
+    overdue::enqueue_overdue_check(conn, &invoice, now_us).await?;
     let effects = Effects::new(business_id, &invoice, &customer, now_us);
     match method {
         Method::Card => {
@@ -311,7 +320,7 @@ pub(crate) async fn pay(
     now_us: i64,
 ) -> Result<Invoice> {
     let next = next_state(invoice, event)?;
-    Ok(invoices::set_state(
+    let paid = invoices::set_state(
         conn,
         invoice.business_id,
         invoice.id,
@@ -319,7 +328,9 @@ pub(crate) async fn pay(
         Some(now_us),
         now_us,
     )
-    .await?)
+    .await?;
+    dunning::restart_paid_up(conn, paid.business_id, paid.customer_id, now_us).await?;
+    Ok(paid)
 }
 
 async fn pay_at(
@@ -339,6 +350,7 @@ async fn pay_at(
     )
     .await?;
     invoices::set_payment_scheduled(conn, invoice.business_id, invoice.id, None, now_us).await?;
+    dunning::restart_paid_up(conn, paid.business_id, paid.customer_id, now_us).await?;
     Ok(paid)
 }
 
@@ -434,7 +446,7 @@ fn in_window(line: &BalanceLine, options: &BillOptions) -> bool {
     options.date_start_us.is_none_or(|s| at >= s) && options.date_end_us.is_none_or(|e| at < e)
 }
 
-fn core_line(line: &BalanceLine) -> Result<CoreLine> {
+pub(crate) fn core_line(line: &BalanceLine) -> Result<CoreLine> {
     let currency = Currency::from_code(&line.currency)?;
     // Store lines may carry a TypeLine name the core does not know (legacy
     // spellings): it only matters to discounts, which ran when the line was
@@ -451,7 +463,7 @@ fn core_line(line: &BalanceLine) -> Result<CoreLine> {
 /// The store's invoice lines, with each rate's tax spread over its lines so
 /// that they add up exactly to the rate's tax (the last line of a rate takes
 /// the rounding).
-fn invoice_lines(
+pub(crate) fn invoice_lines(
     due: &[BalanceLine],
     assembled: &[abo_core::InvoiceLine],
 ) -> Result<Vec<NewInvoiceLine>> {

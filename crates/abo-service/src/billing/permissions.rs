@@ -1,7 +1,8 @@
 //! Registering a customer's card or SEPA mandate with a gateway and keeping
 //! our snapshot of it (`gateway_permissions`). A usable (enabled) permission
 //! makes the customer pay automatically: its `TypePayment` becomes `Card` or
-//! `DirectDebit`, which billing reads.
+//! `DirectDebit`, which billing reads. A card's expiry notices are written
+//! to the job queue in the same transaction (`expiry`).
 
 use abo_gateway::{PaymentDetails, Registration};
 use abo_store::Store;
@@ -51,6 +52,7 @@ pub async fn register_permission(
         now_us,
     )
     .await?;
+    super::expiry::enqueue_card_expiry_notices(&mut tx, &stored, now_us).await?;
     if matches!(registration, Registration::Enabled(_)) {
         customers::update_payment_settings(
             &mut tx,

@@ -103,6 +103,7 @@ pub async fn update_billing_address(
     let customer =
         customers::update_billing_address(&mut tx, business_id, customer.id, &patch, now_us)
             .await?;
+    crate::events::customer(&mut tx, "CustomerBillingAddressUpdated", &customer, now_us).await?;
     tx.commit().await?;
     Ok(CustomerView::of(customer, segment))
 }

@@ -130,6 +130,9 @@ pub async fn update_payment_settings(
     let customer =
         customers::update_payment_settings(&mut tx, business_id, customer.id, &patch, now_us)
             .await?;
+    if patch.type_payment.is_some() {
+        crate::events::customer(&mut tx, "CustomerPaymentMethodUpdated", &customer, now_us).await?;
+    }
     tx.commit().await?;
     Ok(CustomerView::of(customer, segment))
 }

@@ -204,6 +204,7 @@ pub async fn suspend(
 ) -> Result<CustomerView> {
     let mut tx = store.begin().await?;
     let (customer, segment) = locate(&mut tx, business_id, key).await?;
+    let was_suspended = customer.status == STATUS_SUSPENDED;
     let patch = CustomerPatch {
         status: Some(STATUS_SUSPENDED.to_owned()),
         ..Default::default()
@@ -211,6 +212,9 @@ pub async fn suspend(
     customers::update(&mut tx, business_id, customer.id, &patch, now_us).await?;
     customers::revoke_links(&mut tx, business_id, customer.id, now_us).await?;
     let customer = customers::get(&mut tx, business_id, customer.id).await?;
+    if !was_suspended {
+        crate::events::customer(&mut tx, "CustomerSuspended", &customer, now_us).await?;
+    }
     tx.commit().await?;
     Ok(CustomerView::of(customer, segment))
 }

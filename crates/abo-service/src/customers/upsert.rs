@@ -152,6 +152,9 @@ pub async fn upsert(
         metadata,
     };
     let (customer, created) = customers::upsert(&mut tx, &new, now_us).await?;
+    if created {
+        crate::events::customer(&mut tx, "CustomerAdded", &customer, now_us).await?;
+    }
     tx.commit().await?;
     let mut view = CustomerView::of(customer, segment);
     view.offer_id = offer_id;

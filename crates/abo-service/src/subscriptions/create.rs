@@ -69,6 +69,8 @@ pub struct CreateSubscription {
     pub features: Vec<FeatureOverride>,
     pub metadata: Option<Map<String, Value>>,
     pub flags: CreateFlags,
+    /// References of the segment's discounts to apply (`Discounts`).
+    pub discounts: Vec<String>,
 }
 
 /// Metadata limits (contract: "max 5 pairs, 450 chars per value").
@@ -174,6 +176,8 @@ pub(crate) async fn create_in(
     }
     new.date_start_us = Some(start_us);
     let draft = subscriptions::create(conn, &new, now_us).await?;
+    crate::billing::discounts::attach_discounts(conn, &draft, &request.discounts, 0, now_us)
+        .await?;
 
     if delayed {
         let state = super::schedule::transition(&draft, SubscriptionEvent::StartDelayed)?;

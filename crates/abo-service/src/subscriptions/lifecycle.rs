@@ -103,6 +103,12 @@ pub(crate) async fn start_loaded(
     }
     let (trial, recurrence) = terms_of(&sub)?;
     let b = sub.business_id;
+    let trigger = if restart {
+        "SubscriptionRestarted"
+    } else {
+        "SubscriptionStarted"
+    };
+    crate::events::subscription(conn, trigger, &sub, now.us).await?;
 
     let (updated, schedule, with_upfront) = if restart {
         let ended = sub.date_period_end_us.is_none_or(|end| end <= now.us);
@@ -219,6 +225,7 @@ pub async fn move_term(
         patch.billing_anchor = Some(Some(now.date_of(date_term_us)?.to_string()));
     }
     let sub = subscriptions::update(&mut tx, business_id, id, &patch, now_us).await?;
+    crate::events::subscription(&mut tx, "SubscriptionDateTermUpdated", &sub, now_us).await?;
     let view = view_of(&mut tx, sub, now_us).await?;
     tx.commit().await?;
     Ok(view)
@@ -282,6 +289,7 @@ pub async fn terminate(
             terminate_now(&mut tx, sub, &now, effective_us).await?
         }
     };
+    crate::events::termination(&mut tx, &sub, now_us).await?;
     let view = view_of(&mut tx, sub, now_us).await?;
     tx.commit().await?;
     Ok(view)

@@ -99,6 +99,7 @@ pub use view::{FeatureView, SubscriptionView};
 pub(crate) use create::create_in;
 pub(crate) use lifecycle::start_in;
 pub(crate) use lifecycle::{pending_upgrade, save_schedule};
+pub(crate) use upgrade::upgrade_in;
 
 /// The 403 code when a change of offer is refused during the commitment.
 pub const ENGAGED: &str = "Error.Subscription.Engaged";

@@ -278,7 +278,9 @@ pub(crate) async fn charge_period(
             date_move_us: None,
         },
     )
-    .await
+    .await?;
+    // The subscription's discounts reduce what was just charged.
+    crate::billing::discounts::apply_period_discounts(conn, sub, schedule.ordinal, now.us).await
 }
 
 /// `BillNow`: asks the billing engine to bill the buyer now, once per

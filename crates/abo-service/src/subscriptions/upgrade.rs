@@ -37,25 +37,35 @@ pub async fn upgrade(
     now_us: i64,
 ) -> Result<SubscriptionView> {
     let mut tx = store.begin().await?;
-    let (old, now) = load(&mut tx, business_id, id, now_us).await?;
-    let offer = offers::get_by_reference(
-        &mut tx,
-        business_id,
-        old.segment_id,
-        &options.offer_reference,
-    )
-    .await
-    .map_err(named(format!("offer '{}'", options.offer_reference)))?;
-    // The target offer must be coherent before it is copied.
-    offer_from_store(&offer)?;
-    let new = if options.immediate {
-        upgrade_now(&mut tx, &old, &offer, &now, options).await?
-    } else {
-        upgrade_at_term(&mut tx, &old, &offer, &now, options).await?
-    };
+    let new = upgrade_in(&mut tx, business_id, id, options, now_us).await?;
+    if options.immediate {
+        crate::events::upgrade(&mut tx, id, &new, now_us).await?;
+    }
     let view = view_of(&mut tx, new, now_us).await?;
     tx.commit().await?;
     Ok(view)
+}
+
+/// [`upgrade`] in the caller's transaction (the quotes run it and roll back).
+pub(crate) async fn upgrade_in(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    options: &UpgradeOptions,
+    now_us: i64,
+) -> Result<Subscription> {
+    let (old, now) = load(conn, business_id, id, now_us).await?;
+    let offer =
+        offers::get_by_reference(conn, business_id, old.segment_id, &options.offer_reference)
+            .await
+            .map_err(named(format!("offer '{}'", options.offer_reference)))?;
+    // The target offer must be coherent before it is copied.
+    offer_from_store(&offer)?;
+    if options.immediate {
+        upgrade_now(conn, &old, &offer, &now, options).await
+    } else {
+        upgrade_at_term(conn, &old, &offer, &now, options).await
+    }
 }
 
 fn refuse_engaged(old: &Subscription) -> ServiceError {

@@ -27,6 +27,7 @@ pub mod offers;
 pub mod openapi;
 pub mod page;
 pub mod params;
+pub mod quoting;
 pub mod subscriptions;
 pub mod test_clock;
 pub mod usages;
@@ -49,6 +50,7 @@ pub fn router() -> Router<AppState> {
         .merge(subscriptions::routes())
         .merge(invoices::routes())
         .merge(balance::routes())
+        .merge(quoting::routes())
         .merge(test_clock::routes())
 }
 

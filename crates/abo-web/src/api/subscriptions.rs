@@ -455,6 +455,15 @@ struct SubscriptionRequest {
     features: Option<Vec<FeatureRequest>>,
     #[serde(default)]
     metadata: Option<Map<String, Value>>,
+    #[serde(default)]
+    discounts: Option<Vec<DiscountRequest>>,
+}
+
+/// One item of `Discounts`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DiscountRequest {
+    reference_discount: String,
 }
 
 /// A field that is present (possibly `null`) versus absent: serde calls
@@ -470,9 +479,23 @@ async fn post_subscription(
     params: Params,
     body: JsonBody,
 ) -> ApiResult<Response> {
-    let request: SubscriptionRequest = body.parse()?;
+    let mut request: SubscriptionRequest = body.parse()?;
     let params = params.with_body(&body.0);
     let mut errors = Vec::new();
+    // Older clients put the identifiers in the query (spec §2.5): the body
+    // wins, the query fills what the body leaves out.
+    let from_query = |name: &str| params.str(name).map(str::to_owned);
+    request.reference_customer = request.reference_customer.or_else(|| from_query("ReferenceCustomer"));
+    request.reference_offer = request.reference_offer.or_else(|| from_query("ReferenceOffer"));
+    request.reference_customer_buyer = request
+        .reference_customer_buyer
+        .or_else(|| from_query("ReferenceCustomerBuyer"));
+    if request.id_customer.is_none() {
+        match params.i64("IdCustomer") {
+            Ok(v) => request.id_customer = v,
+            Err(e) => errors.push(e),
+        }
+    }
     if request.reference_customer.is_none() && request.id_customer.is_none() {
         errors.push(ApiError::invalid(
             "ReferenceCustomer",
@@ -543,6 +566,9 @@ async fn post_subscription(
             .collect(),
         metadata: request.metadata,
         flags,
+        discounts: (request.discounts.unwrap_or_default().into_iter())
+            .map(|d| d.reference_discount)
+            .collect(),
     };
     let view = subscriptions::create(&state.store, &create, caller.now_us).await?;
     let dto = render(&state, &caller, &params, &view).await?;

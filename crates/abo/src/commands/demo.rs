@@ -30,7 +30,7 @@ struct DemoFile {
     segment_reference: String,
 }
 
-pub async fn run(config: Config, _args: Args) -> anyhow::Result<()> {
+pub async fn run(mut config: Config, _args: Args) -> anyhow::Result<()> {
     telemetry::init_logging(&config);
     let store = super::open_store(&config).await?;
     std::fs::create_dir_all(&config.data_dir)
@@ -44,7 +44,32 @@ pub async fn run(config: Config, _args: Args) -> anyhow::Result<()> {
         .await
         .context("cannot create the demo data")?;
 
-    let server = Server::bind(&config, store).await?;
+    // Customer e-mails go to the local mailbox (all types on for the demo segment), unless
+    // abo.toml names a real SMTP server.
+    let mailbox = crate::demo_mailbox::start().await?;
+    if config.smtp_host.is_none() {
+        let local =
+            abo_mail::SmtpSettings::loopback(mailbox.port(), crate::demo_mailbox::DEMO_FROM);
+        config.smtp_host = Some(local.host);
+        config.smtp_port = Some(local.port);
+        config.smtp_tls = local.tls;
+        config.mail_from = Some(local.from);
+    }
+    {
+        let mut conn = store.acquire().await?;
+        let segment = abo_store::segments::get_by_reference(
+            &mut conn,
+            demo.business_id,
+            &demo.segment_reference,
+        )
+        .await?;
+        abo_mail::settings::enable_all(&mut conn, demo.business_id, segment.id, super::now_us())
+            .await?;
+    }
+    let server = Server::bind(&config, store.clone())
+        .await?
+        .with_routes(crate::demo_mailbox::routes(mailbox));
+    let shop = crate::demo_merchant::start(&config, &store, &demo, &server.base_url).await?;
     let file = DemoFile {
         base_url: server.base_url.clone(),
         business_id: demo.business_id,
@@ -68,6 +93,11 @@ pub async fn run(config: Config, _args: Args) -> anyhow::Result<()> {
     println!("  Agent key      {}", file.agent_key);
     println!("  API key        {}", file.api_key);
     println!("  Segment        {}", file.segment_reference);
+    println!("  Mailbox        {base}/demo/mailbox   (customer e-mails of the demo)");
+    println!(
+        "  Merchant site  {}   (Demo Shop: sign in as a demo customer; e-mail links open here)",
+        shop.subscription_url()
+    );
     println!();
     println!(
         "  Try: curl -u {}:{} '{base}/v1/Customers'",

@@ -56,8 +56,14 @@ impl Server {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{local}"),
         };
-        let engine = abo_engine::Engine::new(store.clone());
-        let mut state = AppState::new(store, Arc::new(abo_core::SystemClock), &base_url);
+        let mut state = AppState::new(store.clone(), Arc::new(abo_core::SystemClock), &base_url);
+        // One set of payment gateways per node: the engine collects with the
+        // cards and mandates the hosted pages register.
+        let mut engine = abo_engine::Engine::with_gateways(store, state.gateways.clone());
+        if let Some(smtp) = config.smtp() {
+            // Customer e-mails: the engine claims `Email` jobs only with a mailer.
+            engine = engine.with_mailer(abo_mail::Mailer::new(&smtp, &base_url)?);
+        }
         if let Some(handle) = telemetry::init_metrics() {
             state = state.with_metrics(handle);
         }
@@ -68,6 +74,12 @@ impl Server {
             app: abo_web::router(state),
             base_url,
         })
+    }
+
+    /// Adds routes next to Abo's (the demo mailbox page).
+    pub fn with_routes(mut self, routes: axum::Router) -> Server {
+        self.app = self.app.merge(routes);
+        self
     }
 
     pub async fn serve(self) -> anyhow::Result<()> {

@@ -1,0 +1,211 @@
+//! Two schedulers racing on PostgreSQL over many subscriptions due at the
+//! same term write exactly what one scheduler alone writes: the balance
+//! lines, invoices and payments are compared row by row, the outbox rows
+//! kind by kind. 1,000 subscriptions by default (a debug build on a shared
+//! machine does ~5 a second); `ABO_RACE_SUBSCRIPTIONS=10000` for the
+//! issue's figure.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use abo_engine::Engine;
+use abo_service::billing::Gateways;
+use abo_store::{Store, businesses, segments};
+use common::fleet::{Payer, create_fleet};
+use common::*;
+use jiff::civil::date;
+use sqlx::Row;
+
+fn count() -> usize {
+    std::env::var("ABO_RACE_SUBSCRIPTIONS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000)
+}
+
+/// A business with `n` card-paying subscriptions due on April 10, 2026.
+async fn business_with_fleet(store: &Store, gateways: &Gateways, n: usize) -> i64 {
+    let t0 = at(date(2026, 3, 10), 0);
+    let w = World::new(store.clone(), t0).await;
+    let segment = {
+        let mut conn = store.acquire().await.unwrap();
+        segments::get_default(&mut conn, w.business)
+            .await
+            .unwrap()
+            .id
+    };
+    create_fleet(
+        store,
+        gateways,
+        w.business,
+        segment,
+        "monthly",
+        n,
+        Payer::Card,
+        date(2026, 3, 10),
+        "Europe/Paris",
+    )
+    .await;
+    let mut conn = store.acquire().await.unwrap();
+    businesses::set_test_clock(&mut conn, w.business, Some(term()))
+        .await
+        .unwrap();
+    w.business
+}
+
+fn term() -> i64 {
+    at(date(2026, 4, 10), 1)
+}
+
+/// Runs `engine` until a round finds nothing to do: (renewals, jobs run).
+async fn drain(engine: Engine, business: i64, worker: String) -> (u64, u64) {
+    let (mut renewals, mut jobs) = (0, 0);
+    loop {
+        let r = engine
+            .run_business(business, term(), &worker)
+            .await
+            .unwrap();
+        renewals += r.renewals;
+        jobs += r.jobs_run;
+        assert_eq!(r.jobs_failed, 0, "{worker}: {r:?}");
+        if r.jobs_run == 0 && r.renewals_enqueued == 0 {
+            return (renewals, jobs);
+        }
+    }
+}
+
+/// What the business's billing wrote, without the ids that depend on the
+/// order of work: one text row per balance line, invoice and payment (keyed
+/// by customer reference), sorted; and the outbox rows counted by kind and
+/// natural key with its numbers blanked.
+async fn outcome(store: &Store, business: i64) -> (Vec<String>, BTreeMap<String, usize>) {
+    let mut conn = store.acquire().await.unwrap();
+    let mut rows = Vec::new();
+    for r in sqlx::query(
+        "SELECT c.reference, b.natural_key, b.type_line, b.amount_subtotal, \
+         b.date_period_start_us, b.date_period_end_us, b.state_move, \
+         i.amount_total, i.state AS invoice_state, i.date_issue_us, i.date_payment_us, \
+         i.type_payment \
+         FROM balance_lines b JOIN customers c ON c.id = b.customer_id \
+         LEFT JOIN invoices i ON i.id = b.invoice_id WHERE b.business_id = $1",
+    )
+    .bind(business)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+    {
+        rows.push(format!(
+            "line {} {:?} {} {} {:?} {:?} {} | invoice {:?} {:?} {:?} {:?} {:?}",
+            r.get::<String, _>(0),
+            // Without the subscription's id: `period={n}:{kind}`.
+            r.get::<Option<String>, _>(1)
+                .map(|k| k.split_once(':').map_or(k.clone(), |(_, rest)| rest.to_owned())),
+            r.get::<String, _>(2),
+            r.get::<i64, _>(3),
+            r.get::<Option<i64>, _>(4),
+            r.get::<Option<i64>, _>(5),
+            r.get::<String, _>(6),
+            r.get::<Option<i64>, _>(7),
+            r.get::<Option<String>, _>(8),
+            r.get::<Option<i64>, _>(9),
+            r.get::<Option<i64>, _>(10),
+            r.get::<Option<String>, _>(11),
+        ));
+    }
+    for r in sqlx::query(
+        "SELECT c.reference, p.attempt, p.state, p.amount, p.type_payment, p.created_at_us \
+         FROM payments p JOIN invoices i ON i.id = p.invoice_id \
+         JOIN customers c ON c.id = i.customer_id WHERE p.business_id = $1",
+    )
+    .bind(business)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+    {
+        rows.push(format!(
+            "payment {} {} {} {} {} {}",
+            r.get::<String, _>(0),
+            r.get::<i64, _>(1),
+            r.get::<String, _>(2),
+            r.get::<i64, _>(3),
+            r.get::<String, _>(4),
+            r.get::<i64, _>(5),
+        ));
+    }
+    rows.sort();
+    let mut outbox = BTreeMap::new();
+    for r in sqlx::query("SELECT kind, natural_key, done_at_us FROM jobs WHERE business_id = $1")
+        .bind(business)
+        .fetch_all(&mut *conn)
+        .await
+        .unwrap()
+    {
+        let key: Option<String> = r.get(1);
+        // Every number (ids, dates) as one `#`.
+        let mut shape = String::new();
+        for c in key.unwrap_or_default().chars() {
+            if !c.is_ascii_digit() {
+                shape.push(c);
+            } else if !shape.ends_with('#') {
+                shape.push('#');
+            }
+        }
+        let done = r.get::<Option<i64>, _>(2).is_some();
+        *outbox
+            .entry(format!("{} {shape} done={done}", r.get::<String, _>(0)))
+            .or_insert(0) += 1;
+    }
+    (rows, outbox)
+}
+
+async fn two_schedulers_race_like_one(store: Store) {
+    let n = count();
+    // The PSP is shared by every node.
+    let gateways = Arc::new(Gateways::sandbox());
+    let alone = business_with_fleet(&store, &gateways, n).await;
+    let raced = business_with_fleet(&store, &gateways, n).await;
+
+    let engine = Engine::with_gateways(store.clone(), gateways.clone());
+    assert_eq!(
+        drain(engine.clone(), alone, "single".into()).await.0,
+        n as u64
+    );
+
+    let a = tokio::spawn(drain(engine.clone(), raced, "node-a".into()));
+    let b = tokio::spawn(drain(
+        Engine::with_gateways(store.clone(), gateways.clone()),
+        raced,
+        "node-b".into(),
+    ));
+    let (a, b) = (a.await.unwrap(), b.await.unwrap());
+    // What one node left in flight when the other stopped looking.
+    let rest = drain(engine, raced, "sweep".into()).await;
+    assert_eq!(
+        a.0 + b.0 + rest.0,
+        n as u64,
+        "each subscription renewed once"
+    );
+    // Both nodes took work (renewals, billing, collection, outbox).
+    assert!(a.1 > 0 && b.1 > 0, "both nodes worked: {a:?} and {b:?}");
+
+    let (rows_alone, outbox_alone) = outcome(&store, alone).await;
+    let (rows_raced, outbox_raced) = outcome(&store, raced).await;
+    // Per subscription: the renewal's line (with its invoice) and a payment.
+    assert_eq!(rows_alone.len(), 2 * n);
+    assert_eq!(rows_alone.len(), rows_raced.len());
+    for (x, y) in rows_alone.iter().zip(&rows_raced) {
+        assert_eq!(x, y);
+    }
+    assert_eq!(outbox_alone, outbox_raced);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_two_schedulers_race_like_one() {
+    abo_store::testing::run_postgres(
+        "postgres_two_schedulers_race_like_one",
+        two_schedulers_race_like_one,
+    )
+    .await;
+}

@@ -1,0 +1,87 @@
+//! One HTTP POST to a merchant's endpoint: JSON, 10 s timeout, redirects not
+//! followed (a 3xx is a failure, as in ProAbono), signed.
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use abo_core::Clock;
+
+use crate::sign;
+
+/// How long an endpoint has to answer.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The process's webhook client (one connection pool). The rustls provider
+/// is ring (stack.md: no aws-lc); it is installed here once if nothing else
+/// installed one first.
+pub fn client() -> &'static reqwest::Client {
+    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
+    CLIENT.get_or_init(|| {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        reqwest::Client::builder()
+            .timeout(TIMEOUT)
+            .connect_timeout(TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("Abo-Webhooks/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("the webhook HTTP client builds")
+    })
+}
+
+/// What an attempt got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    /// The HTTP status, when the endpoint answered.
+    pub status: Option<u16>,
+    /// Why it failed (transport error or status), `None` on a 2xx.
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    pub fn delivered(&self) -> bool {
+        self.error.is_none()
+    }
+}
+
+/// POSTs `body` to `url` with the signature headers of `secrets` (current
+/// first). Never logs the secrets.
+pub async fn post(url: &str, event_id: &str, secrets: &[&str], body: &str) -> Outcome {
+    // The Abo signature's timestamp is compared by receivers with their own
+    // clock, so it is the real time even for a business on a test clock.
+    let timestamp = abo_core::SystemClock.now().as_second();
+    let mut request = client()
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .body(body.to_owned());
+    for (name, value) in sign::headers(event_id, secrets, timestamp, body.as_bytes()) {
+        request = request.header(name, value);
+    }
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            // Read (and drop) the body so the connection can be reused.
+            let _ = response.bytes().await;
+            Outcome {
+                status: Some(status.as_u16()),
+                error: (!status.is_success()).then(|| format!("HTTP {}", status.as_u16())),
+            }
+        }
+        Err(e) => Outcome {
+            status: e.status().map(|s| s.as_u16()),
+            error: Some(describe(&e)),
+        },
+    }
+}
+
+fn describe(e: &reqwest::Error) -> String {
+    if e.is_timeout() {
+        format!("timed out after {} s", TIMEOUT.as_secs())
+    } else if e.is_connect() {
+        "connection failed".into()
+    } else if e.is_request() {
+        // Not the error's text: it would carry the URL, which may hold a token.
+        "request failed".into()
+    } else {
+        "transport error".into()
+    }
+}
