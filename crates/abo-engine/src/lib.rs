@@ -3,12 +3,18 @@
 //! cases of `abo-service`; nothing here decides.
 //!
 //! Safe on any number of nodes:
-//! - renewals are found by a scan and turned into `Renew` jobs whose natural
-//!   key names the subscription, its period and its state, so a renewal is
-//!   enqueued once however many nodes scan;
-//! - jobs are claimed with a lease (`FOR UPDATE SKIP LOCKED` on Postgres);
-//!   only the kinds this engine handles are claimed (`Webhook` and `Email`
-//!   belong to the notifications workers);
+//! - renewals (and delayed starts) are found by a scan and turned into
+//!   `Renew` (`StartDelayed`) jobs whose natural key names the subscription,
+//!   its period and its state, so a renewal is enqueued once however many
+//!   nodes scan;
+//! - jobs are claimed with a lease (`FOR UPDATE SKIP LOCKED` on Postgres),
+//!   taken on the node's clock, so the jobs of a node that died come back
+//!   even while a test clock stands still; only the kinds in
+//!   [`HANDLED_KINDS`] are claimed (plus `Email` with a mailer);
+//! - billing (`BillCustomer`), collection (`CollectInvoice`, `PollPayment`
+//!   through the node's [`Gateways`]), card-expiry notices (`CardExpiry`)
+//!   and overdue checks (`InvoiceOverdue`) are jobs written by the use cases
+//!   in the transaction that causes them;
 //! - the renewal itself takes the subscription at the expected period and
 //!   state, so even a job run twice (a lease that expired) renews once.
 //!

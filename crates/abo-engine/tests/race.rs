@@ -100,8 +100,9 @@ async fn outcome(store: &Store, business: i64) -> (Vec<String>, BTreeMap<String,
             "line {} {:?} {} {} {:?} {:?} {} | invoice {:?} {:?} {:?} {:?} {:?}",
             r.get::<String, _>(0),
             // Without the subscription's id: `period={n}:{kind}`.
-            r.get::<Option<String>, _>(1)
-                .map(|k| k.split_once(':').map_or(k.clone(), |(_, rest)| rest.to_owned())),
+            r.get::<Option<String>, _>(1).map(|k| k
+                .split_once(':')
+                .map_or(k.clone(), |(_, rest)| rest.to_owned())),
             r.get::<String, _>(2),
             r.get::<i64, _>(3),
             r.get::<Option<i64>, _>(4),

@@ -19,7 +19,8 @@ use crate::error::MailError;
 use crate::types::EmailType;
 
 /// The variables every template sees. Amounts and dates are already formatted in the
-/// e-mail's language; absent values are empty (test them with `{% if x %}`).
+/// e-mail's language; absent values are undefined: they print as nothing (test them with
+/// `{% if x %}`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Context {
     /// `en` or `fr`.
@@ -28,34 +29,51 @@ pub struct Context {
     pub seller_name: String,
     /// The customer's billing name (company, else first and last name); never the internal
     /// `Name` (spec §1.3: "never shown to the customer").
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub customer_email: Option<String>,
     /// The customer's `ReferenceCustomer`.
     pub customer_reference: String,
     /// The button's link (signed; rewritten through crylk when the segment integrates).
     pub link: String,
     /// The invoice or credit note's `FullNumber`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub invoice_number: Option<String>,
     /// Total including tax, formatted ("€12.00", "12,00 €").
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_subtotal: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub amount_tax: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_issue: Option<String>,
     /// `DatePaymentLimit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_due: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_payment: Option<String>,
     /// When the card is charged or the direct debit collected.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_collection: Option<String>,
     /// Why an automatic payment failed (gateway reason, e.g. `InsufficientFunds`).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub credited_invoice_number: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subscription_title: Option<String>,
     /// End of the current period (terminations) or the subscription's end.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub date_end: Option<String>,
     /// The payment method as displayed (`****-****-****-4242`, masked IBAN).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_name: Option<String>,
     /// "December 2026" / "décembre 2026".
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub card_expiration: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub days_before: Option<i64>,
 }
 
@@ -276,6 +294,23 @@ mod tests {
         assert_eq!(r.subject, "Facture S-00001 Bcc: x@y");
         assert_eq!(r.html, "<p>Ada Acme &lt;SaaS&gt;</p>");
         assert!(r.text.contains("View the invoice: https://"));
+    }
+
+    #[test]
+    fn absent_values_print_nothing() {
+        let ctx = Context {
+            lang: "en".into(),
+            seller_name: "Acme".into(),
+            link: "https://abo.example/x".into(),
+            ..Context::default()
+        };
+        let r = render(EmailType::InvoiceOverdue, Locale::En, &ctx, false, None).unwrap();
+        assert!(r.text.starts_with("Hello,"), "{}", r.text);
+        assert!(
+            !r.text.contains("None") && !r.text.contains("none"),
+            "{}",
+            r.text
+        );
     }
 
     #[test]

@@ -53,6 +53,34 @@ pub struct SmtpSettings {
 }
 
 impl SmtpSettings {
+    /// Checks the settings without connecting (nor needing a runtime): the `from` address,
+    /// the TLS parameters, and no credentials in clear text to another host.
+    /// Errors: [`MailError::Config`].
+    pub fn validate(&self) -> Result<(), MailError> {
+        self.sender_mailbox()?;
+        self.tls_setting()?;
+        if self.username.is_some() && self.tls == TlsMode::None && !is_loopback(&self.host) {
+            return Err(MailError::Config(
+                "SMTP credentials need smtp_tls = \"starttls\" or \"tls\"".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    fn sender_mailbox(&self) -> Result<Mailbox, MailError> {
+        self.from
+            .parse()
+            .map_err(|e| MailError::Config(format!("mail_from {:?}: {e}", self.from)))
+    }
+
+    fn tls_setting(&self) -> Result<Tls, MailError> {
+        Ok(match self.tls {
+            TlsMode::None => Tls::None,
+            TlsMode::Starttls => Tls::Required(tls_parameters(&self.host)?),
+            TlsMode::Tls => Tls::Wrapper(tls_parameters(&self.host)?),
+        })
+    }
+
     /// Plain SMTP to a server on this host (demo mailbox, tests).
     pub fn loopback(port: u16, from: &str) -> SmtpSettings {
         SmtpSettings {
@@ -86,28 +114,17 @@ impl std::fmt::Debug for Mailer {
 }
 
 impl Mailer {
-    /// Errors: [`MailError::Config`] for an invalid `from` address or TLS parameters, or
-    /// credentials over a plain connection to another host (they would travel in clear).
+    /// Errors: see [`SmtpSettings::validate`]. Must run inside a Tokio runtime (the
+    /// connection pool starts a task).
     pub fn new(settings: &SmtpSettings, base_url: &str) -> Result<Mailer, MailError> {
-        let from: Mailbox = settings
-            .from
-            .parse()
-            .map_err(|e| MailError::Config(format!("mail_from {:?}: {e}", settings.from)))?;
-        let tls = match settings.tls {
-            TlsMode::None => Tls::None,
-            TlsMode::Starttls => Tls::Required(tls_parameters(&settings.host)?),
-            TlsMode::Tls => Tls::Wrapper(tls_parameters(&settings.host)?),
-        };
+        settings.validate()?;
+        let from = settings.sender_mailbox()?;
+        let tls = settings.tls_setting()?;
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
             .port(settings.port)
             .tls(tls)
             .timeout(Some(settings.timeout));
         if let Some(user) = &settings.username {
-            if settings.tls == TlsMode::None && !is_loopback(&settings.host) {
-                return Err(MailError::Config(
-                    "SMTP credentials need smtp_tls = \"starttls\" or \"tls\"".into(),
-                ));
-            }
             builder = builder.credentials(Credentials::new(
                 user.clone(),
                 settings

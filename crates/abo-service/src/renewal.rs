@@ -404,6 +404,13 @@ async fn charge_features(
             },
         )
         .await?;
+        if let Some(quantity) = reported {
+            // What the new period is billed for: a mid-period increase is
+            // charged above it (`usages::increase`).
+            let (b, s, feature) = (sub.business_id, sub.id, f.terms.feature_id);
+            usages::set_limitation_billed(conn, b, s, feature, schedule.ordinal, quantity, now.us)
+                .await?;
+        }
     }
     Ok(())
 }

@@ -30,6 +30,8 @@ use abo_core::FeatureType;
 use abo_store::usages::{self as store_usages, NewUsageEvent, StartedFilter, StartedUsage};
 use abo_store::{AnyConnection, Page, PageRequest, Store, features};
 
+mod increase;
+
 /// The ProAbono code of "no started subscription carries that feature".
 pub const NONE_MATCHING: &str = "Error.Api.Usage.NoneMatching";
 
@@ -609,7 +611,8 @@ async fn change_write(
         idempotency_key: write.idempotency_key.clone(),
     };
     if write.idempotency_key.is_none() {
-        apply_change(conn, business_id, write, &mut usage).await?;
+        let moved = apply_change(conn, business_id, write, &mut usage).await?;
+        charge(conn, business_id, write, &usage, moved, now_us).await?;
         store_usages::record_event(conn, &event, now_us).await?;
         return Ok(usage);
     }
@@ -621,18 +624,49 @@ async fn change_write(
         // state without applying the change again.
         return Ok(usage);
     }
-    apply_change(conn, business_id, write, &mut usage).await?;
+    let moved = apply_change(conn, business_id, write, &mut usage).await?;
+    charge(conn, business_id, write, &usage, moved, now_us).await?;
     Ok(usage)
 }
 
-/// The counter or switch change of a write, reflected into `usage`.
+/// Charges what a write of a Limitation quantity costs now (see
+/// [`increase`]). Its failures are never refusals: the batched writer
+/// treats a refusal of a keyless write as "nothing changed", which is not
+/// true once the quantity moved.
+async fn charge(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    write: &UsageWrite,
+    usage: &Usage,
+    moved: Option<(i64, i64)>,
+    now_us: i64,
+) -> Result<()> {
+    let Some((old, new)) = moved else {
+        return Ok(());
+    };
+    increase::charge_increase(conn, business_id, usage, write, old, new, now_us)
+        .await
+        .map_err(|e| {
+            if is_refusal(&e) {
+                ServiceError::Internal(format!("charging the increase: {e}"))
+            } else {
+                e
+            }
+        })
+}
+
+/// The counter or switch change of a write, reflected into `usage`. For a
+/// Limitation feature, also the quantities before and after, read under the
+/// feature's row lock (exact even with concurrent writes): what a mid-period
+/// increase is charged on.
 async fn apply_change(
     conn: &mut AnyConnection,
     business_id: i64,
     write: &UsageWrite,
     usage: &mut Usage,
-) -> Result<()> {
+) -> Result<Option<(i64, i64)>> {
     let (sub, feat) = (usage.subscription_id, usage.feature_id);
+    let limitation = usage.feature_type == FeatureType::Limitation;
     match write.change {
         UsageChange::Increment(d) => {
             let Some(now) =
@@ -646,19 +680,28 @@ async fn apply_change(
             if usage.quantity_current.is_some() {
                 usage.quantity_current = Some(now);
             }
+            Ok(limitation.then_some((now - d, now)))
         }
         UsageChange::Quantity(q) => {
+            // Only a Limitation needs the quantity it moves from (one more
+            // statement, off the Consumption hot path).
+            let old = if limitation {
+                store_usages::lock_quantity(conn, business_id, sub, feat).await?
+            } else {
+                None
+            };
             store_usages::set_quantity(conn, business_id, sub, feat, Some(q)).await?;
             if usage.quantity_current.is_some() {
                 usage.quantity_current = Some(q);
             }
+            Ok(limitation.then_some((old.unwrap_or(0), q)))
         }
         UsageChange::Enabled(on) => {
             store_usages::set_enabled(conn, business_id, sub, feat, on).await?;
             usage.is_enabled = on;
+            Ok(None)
         }
     }
-    Ok(())
 }
 
 /// The refusal of a write that matched nothing, naming the unknown feature
@@ -801,8 +844,11 @@ pub struct QuoteLine {
     pub label: String,
     /// Charged now (Limitation increase pro rata, OnOff option pro rata).
     pub amount_due_now: i64,
-    /// The line's amount (for Consumption: what the extra units add at renewal).
+    /// The line's amount before tax (for Consumption: what the extra units
+    /// add at renewal).
     pub amount: i64,
+    /// With tax, when charged now.
+    pub amount_total: i64,
     pub quantity_reported: Option<i64>,
     pub quantity_billed: Option<i64>,
     pub date_period_start_us: Option<i64>,
@@ -810,23 +856,26 @@ pub struct QuoteLine {
 }
 
 /// The price of a usage change, without applying it (legacy
-/// `POST /v1/Pricing/Usage`, and the quoting API's usage quote).
+/// `POST /v1/Pricing/Usage`).
 ///
-/// Computed from the subscription's snapshot with the core rules:
-/// a Limitation increase is charged now for the rest of the period
-/// (`limitation_increase`: actual/actual days in the segment's time zone) and
-/// a decrease costs nothing until renewal; Consumption extras are billed in
-/// arrears, so nothing is due now and the line shows what the change adds at
-/// renewal; enabling a priced OnOff option is charged pro rata. Abo has no
-/// tax engine yet, so totals equal subtotals. `next_term` is the price of the
-/// next full period after the change: the recurring fee plus Limitation
-/// extras and enabled OnOff options.
+/// What is due now comes from the quoting service's dry run of the real
+/// write (`quoting::quote_usage_changes`): a Limitation increase above what
+/// the period is billed for is charged pro rata (`usages::increase`), tax
+/// included as the invoice will carry it; a decrease, or enabling an OnOff
+/// option (billed in advance at the next renewal), costs nothing now.
+/// Consumption extras are billed in arrears, so nothing is due now and the
+/// line shows what the change adds at renewal. `next_term` is the price of
+/// the next full period after the change, before tax: the recurring fee plus
+/// Limitation extras and enabled OnOff options.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct UsageQuote {
     pub subscription_id: i64,
     pub currency: abo_core::Currency,
     pub amount_due_now: i64,
+    /// Before tax.
     pub amount: i64,
+    /// With tax (as the invoice will carry it).
+    pub amount_total: i64,
     pub date_period_start_us: Option<i64>,
     pub date_period_end_us: Option<i64>,
     pub lines: Vec<QuoteLine>,
@@ -839,10 +888,22 @@ pub async fn quote_usage(
     write: &UsageWrite,
     now_us: i64,
 ) -> Result<UsageQuote> {
-    use abo_core::{Currency, FeaturePricing, local_date, price_quantity};
-    use abo_store::{segments, subscriptions};
+    use abo_core::{Currency, FeaturePricing, price_quantity};
+    use abo_store::subscriptions;
 
     check_write(write, now_us).map_err(|e| ServiceError::Invalid(vec![e]))?;
+    // Before taking a connection: the dry run takes its own transaction.
+    let dry_run = crate::quoting::quote_usage_changes(
+        store,
+        business_id,
+        std::slice::from_ref(write),
+        crate::quoting::UsageQuoteOptions {
+            ensure_billable: Some(false),
+            next_term: false,
+        },
+        now_us,
+    )
+    .await?;
     let mut conn = store.acquire().await?;
     let rows = store_usages::list_started(
         &mut conn,
@@ -860,7 +921,6 @@ pub async fn quote_usage(
         return Err(none_matching(&mut conn, business_id, write).await);
     };
     let subscription = subscriptions::get(&mut conn, business_id, target.subscription_id).await?;
-    let segment = segments::get(&mut conn, business_id, subscription.segment_id).await?;
     let currency = Currency::from_code(&subscription.currency)?;
     let feature = subscription
         .features
@@ -891,68 +951,32 @@ pub async fn quote_usage(
     );
     let unlimited = kind.has_quantity() && feature.terms.quantity_included.is_none();
 
-    // The current period as local dates in the segment's time zone.
-    let tz = jiff::tz::TimeZone::get(&segment.time_zone)
-        .map_err(|e| ServiceError::Internal(format!("time zone {}: {e}", segment.time_zone)))?;
-    let to_date = |us: i64| -> Result<jiff::civil::Date> {
-        let ts = jiff::Timestamp::from_microsecond(us)
-            .map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(local_date(ts, &tz))
-    };
-    let period = match (
-        subscription.date_period_start_us,
-        subscription.date_period_end_us,
-    ) {
-        (Some(s), Some(e)) => Some(abo_core::Period::new(to_date(s)?, to_date(e)?)?),
-        _ => None,
-    };
-    let change_date = to_date(write.date_stamp_us.unwrap_or(now_us).min(now_us))?;
-    let prorated = |amount: i64| -> Result<i64> {
-        match period.filter(|p| p.contains(change_date)) {
-            Some(p) => Ok(abo_core::prorate(
-                amount,
-                abo_core::fraction(change_date, p)?,
-            )),
-            // Outside the period (or none yet): a whole period's price.
-            None => Ok(amount),
-        }
-    };
-
-    let (due_now, amount, label) = match (kind, write.change) {
-        (FeatureType::OnOff, UsageChange::Enabled(on)) => {
-            let price = match &pricing {
-                FeaturePricing::OnOff { amount }
-                    if on && !feature.terms.is_enabled && !feature.terms.is_included =>
-                {
-                    *amount
-                }
-                _ => 0,
-            };
-            let now = prorated(price)?;
-            (now, now, "Feature - prorated option")
-        }
-        (FeatureType::OnOff, _) | (_, UsageChange::Enabled(_)) => {
-            return Err(ServiceError::invalid(format!(
-                "this change does not fit feature '{}' ({kind})",
-                write.feature_reference
-            )));
-        }
-        (_, _) if unlimited => (0, 0, "Feature - unlimited"),
-        (FeatureType::Limitation, _) => {
-            let charge = match period.filter(|p| p.contains(change_date)) {
-                Some(p) => {
-                    abo_core::limitation_increase(&pricing, included, old_u, new_u, change_date, p)?
-                }
-                None => (price_quantity(&pricing, included, new_u)?
-                    - price_quantity(&pricing, included, old_u)?)
-                .max(0),
-            };
-            (charge, charge, "Feature - prorated adjustment")
-        }
-        (FeatureType::Consumption, _) => {
-            let extra = price_quantity(&pricing, included, new_u)?
-                - price_quantity(&pricing, included, old_u)?;
-            (0, extra, "Feature - consumption billed at renewal")
+    // Charged now: what the real write bills, by a dry run of it (the
+    // quoting service), so that this quote and `/v1/Quoting/Usage` agree
+    // with the balance line the write then makes.
+    let (due_now, amount, amount_total, label) = if !dry_run.lines.is_empty() {
+        (
+            dry_run.amount_total_due,
+            dry_run.amount_subtotal,
+            dry_run.amount_total,
+            "Feature - prorated adjustment",
+        )
+    } else {
+        match (kind, write.change) {
+            (FeatureType::OnOff, UsageChange::Enabled(_)) => (0, 0, 0, "Feature - option"),
+            (FeatureType::OnOff, _) | (_, UsageChange::Enabled(_)) => {
+                return Err(ServiceError::invalid(format!(
+                    "this change does not fit feature '{}' ({kind})",
+                    write.feature_reference
+                )));
+            }
+            (_, _) if unlimited => (0, 0, 0, "Feature - unlimited"),
+            (FeatureType::Limitation, _) => (0, 0, 0, "Feature - prorated adjustment"),
+            (FeatureType::Consumption, _) => {
+                let extra = price_quantity(&pricing, included, new_u)?
+                    - price_quantity(&pricing, included, old_u)?;
+                (0, extra, extra, "Feature - consumption billed at renewal")
+            }
         }
     };
 
@@ -994,6 +1018,7 @@ pub async fn quote_usage(
         currency,
         amount_due_now: due_now,
         amount,
+        amount_total,
         date_period_start_us: subscription.date_period_start_us,
         date_period_end_us: subscription.date_period_end_us,
         lines: vec![QuoteLine {
@@ -1002,6 +1027,7 @@ pub async fn quote_usage(
             label: format!("{label} - {feature_name}"),
             amount_due_now: due_now,
             amount,
+            amount_total,
             quantity_reported: kind.has_quantity().then_some(new),
             quantity_billed: kind.has_quantity().then(|| {
                 new.saturating_sub(i64::try_from(included).unwrap_or(0))

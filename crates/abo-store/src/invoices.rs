@@ -248,11 +248,8 @@ pub async fn issue(
     let counter_value = u64::try_from(number)
         .map_err(|_| StoreError::Invalid(format!("invoice counter {number} is negative")))?;
     // The printed number's shape is a billing rule, so abo-core owns it.
-    let full = abo_core::billing::full_number(
-        &counter.s("prefix")?,
-        invoice.segment_id,
-        counter_value,
-    );
+    let full =
+        abo_core::billing::full_number(&counter.s("prefix")?, invoice.segment_id, counter_value);
     let done = sqlx::query(
         "UPDATE invoices SET number = $1, full_number = $2, state = $3, date_issue_us = $4, \
          updated_at_us = $4 WHERE business_id = $5 AND id = $6 AND number IS NULL",

@@ -406,3 +406,81 @@ pub async fn apply_increment_non_negative(
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Limitation extras already billed for the current period (migration 0009): the high-water mark
+// a mid-period increase is charged above (billing-rules, Features).
+
+/// The current quantity of a subscription feature, read under the row's write lock (a no-op
+/// update): concurrent writes to the same feature are serialised from here to the commit, so a
+/// write can know the quantity it changes from. `NotFound` when there is no such feature.
+pub async fn lock_quantity(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "UPDATE subscription_features SET quantity_current = quantity_current \
+         WHERE business_id = $1 AND subscription_id = $2 AND feature_id = $3 \
+         RETURNING quantity_current",
+    )
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("subscription feature")?;
+    Ok(row.oi("quantity_current")?)
+}
+
+/// The quantity already billed for `period_index` of a subscription feature, if recorded for
+/// that period (a row of another period is stale: `None`).
+pub async fn limitation_billed(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+    period_index: i64,
+) -> Result<Option<i64>> {
+    let row = sqlx::query(
+        "SELECT quantity FROM limitation_billed WHERE business_id = $1 \
+         AND subscription_id = $2 AND feature_id = $3 AND period_index = $4",
+    )
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .bind(period_index)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.map(|r| r.i("quantity")).transpose()?)
+}
+
+/// Records that `quantity` is billed for `period_index` of a subscription feature (replacing
+/// the mark of any earlier period).
+pub async fn set_limitation_billed(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_id: i64,
+    feature_id: i64,
+    period_index: i64,
+    quantity: i64,
+    now_us: i64,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO limitation_billed (business_id, subscription_id, feature_id, period_index, \
+         quantity, updated_at_us) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (business_id, subscription_id, feature_id) DO UPDATE SET \
+         period_index = excluded.period_index, quantity = excluded.quantity, \
+         updated_at_us = excluded.updated_at_us",
+    )
+    .bind(business_id)
+    .bind(subscription_id)
+    .bind(feature_id)
+    .bind(period_index)
+    .bind(quantity)
+    .bind(now_us)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}

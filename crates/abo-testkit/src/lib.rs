@@ -11,6 +11,8 @@
 //!   sends a request and panics unless the answer satisfies the contract.
 //! - [`browser`] drives Debian's headless Chromium (one chromedriver per
 //!   test) and serves a cross-site merchant page that frames hosted pages.
+//! - [`smtp::AioSmtpd`] runs Debian's aiosmtpd, an independent SMTP server, into a
+//!   Maildir for the e-mail end-to-end tests.
 //!
 //! ```no_run
 //! use abo_testkit::{TestApp, both_backends};
@@ -37,6 +39,7 @@ pub mod browser;
 mod check;
 pub mod contract;
 pub mod postgres;
+pub mod smtp;
 
 pub use abo_store::Backend;
 pub use app::{

@@ -216,8 +216,19 @@ both_backends! {
         assert_eq!(r.status(), 200);
         let q: Value = r.json().await.unwrap();
         check(&q);
-        let due = q["AmountTotalDue"].as_i64().unwrap();
-        assert!((2800..=3000).contains(&due), "{q}");
+        let subtotal = q["AmountSubtotal"].as_i64().unwrap();
+        assert!((2800..=3000).contains(&subtotal), "{q}");
+        // Due now as the invoice will carry it: 20 % tax (FR business),
+        // rounded once; the same as the quoting API's dry run of the write.
+        let total = subtotal + (subtotal * 2 + 5) / 10;
+        assert_eq!((q["AmountTotal"].clone(), q["AmountTotalDue"].clone()), (json!(total), json!(total)), "{q}");
+        assert_eq!(q["Details"][0]["AmountTotal"], total);
+        let r = app.request("POST", "/v1/Quoting/Usage?EnsureBillable=false")
+            .json(&json!({"ReferenceFeature": "team-members", "ReferenceCustomer": "cust-quote", "Increment": 4}))
+            .send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let quoted: Value = r.json().await.unwrap();
+        assert_eq!((quoted["AmountSubtotal"].clone(), quoted["AmountTotalDue"].clone()), (json!(subtotal), json!(total)), "{quoted}");
         assert_eq!(q["LabelLocalized"], "Amount due");
         assert_eq!(q["NextTerm"]["AmountTotal"], 1900 + 3000);
         assert_eq!(q["Details"][0]["QuantityReported"], 4);

@@ -5,6 +5,8 @@
 //! invoice PDF (pdftotext finds its number), and the link: it verifies for the right
 //! customer, purpose and target, and an HTTP GET on it lands on the right hosted page —
 //! directly, or through the merchant's page (`?crylk=`) when the segment integrates.
+//! One case also goes through aiosmtpd (`abo_testkit::smtp`), an SMTP server we did not
+//! write, so that our sender and our receiver cannot share a misreading of SMTP.
 
 use std::time::Duration;
 
@@ -14,15 +16,17 @@ use abo_mail::{EmailType, Mailer, ReceivedMail, SmtpSettings, SmtpSink};
 use abo_store::customers::{self, BillingAddress, NewCustomer, PaymentSettingsPatch};
 use abo_store::segments::{self, SegmentSettingsPatch};
 use abo_store::{emails, jobs};
+use abo_testkit::smtp::AioSmtpd;
 use abo_testkit::{TestApp, both_backends};
 use mail_parser::{MessageParser, MimeHeaders};
 use serde_json::{Value, json};
 
 const FROM: &str = "Acme Billing <billing@acme.example>";
 
-struct Harness {
+/// `sink`: the SMTP server the mailer sends to (ours by default, or aiosmtpd).
+struct Harness<R = SmtpSink> {
     app: TestApp,
-    sink: SmtpSink,
+    sink: R,
     engine: Engine,
     segment_id: i64,
 }
@@ -34,7 +38,13 @@ async fn harness(app: &TestApp) -> Harness {
 /// `enable`: switch every type on for the default segment (off is the default).
 async fn harness_with(app: &TestApp, enable: bool) -> Harness {
     let sink = SmtpSink::start(0).await.unwrap();
-    let mailer = Mailer::new(&SmtpSettings::loopback(sink.port(), FROM), &app.base_url).unwrap();
+    let port = sink.port();
+    harness_on(app, enable, sink, port).await
+}
+
+/// Abo's mailer pointed at `sink`, listening on loopback `port`.
+async fn harness_on<R>(app: &TestApp, enable: bool, sink: R, port: u16) -> Harness<R> {
+    let mailer = Mailer::new(&SmtpSettings::loopback(port, FROM), &app.base_url).unwrap();
     let engine = Engine::new(app.store.clone()).with_mailer(mailer);
     let mut conn = app.store.acquire().await.unwrap();
     let segment = segments::get_default(&mut conn, app.business_id)
@@ -53,7 +63,7 @@ async fn harness_with(app: &TestApp, enable: bool) -> Harness {
     }
 }
 
-impl Harness {
+impl<R> Harness<R> {
     /// A customer of the default segment, billed in France, paying by `payment`.
     async fn customer(&self, reference: &str, language: &str, payment: &str) -> i64 {
         let app = &self.app;
@@ -134,12 +144,6 @@ impl Harness {
             .unwrap();
     }
 
-    async fn wait(&self, count: usize) -> Vec<ReceivedMail> {
-        tokio::time::timeout(Duration::from_secs(60), self.sink.wait_for(count))
-            .await
-            .unwrap_or_else(|_| panic!("{count} e-mails did not arrive"))
-    }
-
     async fn enqueue(&self, key: &str, payload: Value) {
         let mut conn = self.app.store.acquire().await.unwrap();
         jobs::enqueue(
@@ -176,6 +180,14 @@ impl Harness {
     }
 }
 
+impl Harness {
+    async fn wait(&self, count: usize) -> Vec<ReceivedMail> {
+        tokio::time::timeout(Duration::from_secs(60), self.sink.wait_for(count))
+            .await
+            .unwrap_or_else(|_| panic!("{count} e-mails did not arrive"))
+    }
+}
+
 /// What the tests read in a received message.
 #[derive(Debug)]
 struct Mail {
@@ -189,9 +201,11 @@ struct Mail {
 }
 
 fn parse(raw: &ReceivedMail) -> Mail {
-    let m = MessageParser::default()
-        .parse(&raw.data)
-        .expect("a MIME message");
+    parse_bytes(&raw.data)
+}
+
+fn parse_bytes(raw: &[u8]) -> Mail {
+    let m = MessageParser::default().parse(raw).expect("a MIME message");
     Mail {
         message_id: m.message_id().unwrap().to_owned(),
         to: m
@@ -305,6 +319,40 @@ async fn open(app: &TestApp, url: &str, target: &str) -> String {
     body
 }
 
+/// The offline invoice e-mail of customer "lea" (French, 228,00 €): recipient, language,
+/// greeting, amount, the PDF named and numbered after the invoice, and a pay link that
+/// verifies for the customer and invoice and lands on the pay page.
+async fn check_french_offline_invoice(
+    app: &TestApp,
+    raw: &[u8],
+    customer: i64,
+    invoice: i64,
+    number: &str,
+) {
+    let mail = parse_bytes(raw);
+    assert_eq!(mail.to, "lea@customer.example");
+    assert_eq!(mail.language, "fr");
+    assert!(mail.subject.contains(number), "{}", mail.subject);
+    assert!(
+        mail.subject.starts_with("Votre facture"),
+        "{}",
+        mail.subject
+    );
+    assert!(mail.text.contains("Bonjour Camille LEA,"), "{}", mail.text);
+    assert!(mail.text.contains("228,00\u{a0}€"), "{}", mail.text);
+    assert!(!mail.text.contains("internal name"));
+    assert!(mail.html.contains("228,00"));
+    assert_eq!(mail.pdfs.len(), 1);
+    assert_eq!(mail.pdfs[0].0, format!("{number}.pdf"));
+    let pdf = pdf_text(&mail.pdfs[0].1);
+    assert!(pdf.contains(number), "{pdf}");
+    let link = mail.link();
+    assert!(mail.html.contains(&link.replace('/', "&#x2f;")) || mail.html.contains(&link));
+    verify_hosted(app, &link, customer, Purpose::Charge, Some(invoice)).await;
+    let page = open(app, &link, &format!("wf/pay/{invoice}")).await;
+    assert!(page.contains(number), "the pay page shows invoice {number}");
+}
+
 both_backends! {
     /// An offline invoice for a French customer: event → outbox → engine → SMTP. The e-mail
     /// is in French, states the amount the French way, carries the PDF and a pay link that
@@ -316,25 +364,8 @@ both_backends! {
         h.run().await;
         let mails = h.wait(1).await;
         assert_eq!(mails.len(), 1);
-        let mail = parse(&mails[0]);
-        assert_eq!(mail.to, "lea@customer.example");
         assert_eq!(mails[0].rcpt_to, vec!["lea@customer.example".to_owned()]);
-        assert_eq!(mail.language, "fr");
-        assert!(mail.subject.contains(&number), "{}", mail.subject);
-        assert!(mail.subject.starts_with("Votre facture"), "{}", mail.subject);
-        assert!(mail.text.contains("Bonjour Camille LEA,"), "{}", mail.text);
-        assert!(mail.text.contains("228,00\u{a0}€"), "{}", mail.text);
-        assert!(!mail.text.contains("internal name"));
-        assert!(mail.html.contains("228,00"));
-        assert_eq!(mail.pdfs.len(), 1);
-        assert_eq!(mail.pdfs[0].0, format!("{number}.pdf"));
-        let pdf = pdf_text(&mail.pdfs[0].1);
-        assert!(pdf.contains(&number), "{pdf}");
-        let link = mail.link();
-        assert!(mail.html.contains(&link.replace('/', "&#x2f;")) || mail.html.contains(&link));
-        verify_hosted(&app, &link, customer, Purpose::Charge, Some(invoice)).await;
-        let page = open(&app, &link, &format!("wf/pay/{invoice}")).await;
-        assert!(page.contains(&number), "the pay page shows invoice {number}");
+        check_french_offline_invoice(&app, &mails[0].data, customer, invoice, &number).await;
 
         // Recorded once; running again sends nothing more.
         let mut conn = app.store.acquire().await.unwrap();
@@ -345,6 +376,35 @@ both_backends! {
         assert_eq!(history[0].state, "Sent");
         assert_eq!(history[0].template, "InvoiceNewPaymentOffline");
         drop(conn);
+        h.run().await;
+        assert_eq!(h.sink.messages().len(), 1);
+    }
+
+    /// The French offline invoice again, delivered to aiosmtpd, a real SMTP server we did
+    /// not write: lettre's dialogue, the MIME structure and the PDF survive a third-party
+    /// receiver, and its envelope names the customer.
+    async fn offline_invoice_through_aiosmtpd(app: TestApp) {
+        let server = AioSmtpd::start();
+        let port = server.port();
+        let h = harness_on(&app, true, server, port).await;
+        let customer = h.customer("lea", "fr", "ExternalBank").await;
+        let (invoice, number) = h.bill("lea").await;
+        h.run().await;
+        // aiosmtpd stores a message before it answers 250: once sent, it is in the Maildir.
+        let messages = h.sink.messages();
+        assert_eq!(messages.len(), 1, "one e-mail delivered to aiosmtpd");
+        let envelope = MessageParser::default().parse(&messages[0]).unwrap();
+        assert_eq!(
+            envelope.header_raw("X-RcptTo").map(str::trim),
+            Some("lea@customer.example")
+        );
+        assert_eq!(
+            envelope.header_raw("X-MailFrom").map(str::trim),
+            Some("billing@acme.example")
+        );
+        check_french_offline_invoice(&app, &messages[0], customer, invoice, &number).await;
+
+        // Running again sends nothing more.
         h.run().await;
         assert_eq!(h.sink.messages().len(), 1);
     }

@@ -616,7 +616,9 @@ async fn session_slides_and_expires(backend: abo_testkit::Backend, name: &str) {
     };
     customer(&app, "c-slide", "en").await;
     let first = session(&app, "c-slide").await;
-    clock.advance(std::time::Duration::from_secs(50 * 60)).unwrap();
+    clock
+        .advance(std::time::Duration::from_secs(50 * 60))
+        .unwrap();
     let (status, _, html) = page(&app, &format!("{first}/home")).await;
     assert_eq!(status, 200);
     // The page's links carry a renewed token.
@@ -624,11 +626,19 @@ async fn session_slides_and_expires(backend: abo_testkit::Backend, name: &str) {
     let i = html.find(marker).unwrap() + marker.len() - "/portal/s/".len();
     let renewed = app.url(&session_base(html[i..].split('"').next().unwrap()));
     assert_ne!(renewed, first);
-    clock.advance(std::time::Duration::from_secs(50 * 60)).unwrap();
+    clock
+        .advance(std::time::Duration::from_secs(50 * 60))
+        .unwrap();
     let (status, _, _) = page(&app, &format!("{renewed}/invoices")).await;
-    assert_eq!(status, 200, "the renewed token is still good after 100 minutes");
+    assert_eq!(
+        status, 200,
+        "the renewed token is still good after 100 minutes"
+    );
     let (status, _, body) = page(&app, &format!("{first}/invoices")).await;
-    assert_eq!(status, 410, "the first token expired an hour after its last use");
+    assert_eq!(
+        status, 410,
+        "the first token expired an hour after its last use"
+    );
     assert_eq!(error_code(&body).as_deref(), Some("session"));
     assert!(body.contains("Your session has ended"));
     app.cleanup().await;
@@ -636,8 +646,11 @@ async fn session_slides_and_expires(backend: abo_testkit::Backend, name: &str) {
 
 #[tokio::test]
 async fn session_slides_and_expires_sqlite() {
-    session_slides_and_expires(abo_testkit::Backend::Sqlite, "session_slides_and_expires_sqlite")
-        .await;
+    session_slides_and_expires(
+        abo_testkit::Backend::Sqlite,
+        "session_slides_and_expires_sqlite",
+    )
+    .await;
 }
 
 #[tokio::test]

@@ -63,8 +63,9 @@ pub async fn fan_out(store: &Store, job: &jobs::Job, now_us: i64) -> Result<u64>
                 created += 1;
             }
         }
+        // Only businesses with webhooks have a history to purge.
+        enqueue_purge(&mut tx, event.business_id, now_us).await?;
     }
-    enqueue_purge(&mut tx, event.business_id, now_us).await?;
     tx.commit().await.map_err(abo_store::StoreError::from)?;
     Ok(created)
 }

@@ -141,9 +141,11 @@ impl Config {
         if self.smtp_host.is_some() {
             match &self.mail_from {
                 None => bail!("configuration error: smtp_host is set but mail_from is not"),
-                Some(from) => {
-                    abo_mail::Mailer::new(&self.smtp().expect("smtp_host is set"), "http://x")
-                        .map_err(|e| anyhow::anyhow!("configuration error: {e} ({from:?})"))?;
+                Some(_) => {
+                    if let Some(smtp) = self.smtp() {
+                        smtp.validate()
+                            .map_err(|e| anyhow::anyhow!("configuration error: {e}"))?;
+                    }
                 }
             }
         }

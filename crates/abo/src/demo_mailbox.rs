@@ -138,7 +138,7 @@ async fn show(State(sink): State<SmtpSink>, Path(id): Path<u64>) -> Response {
     let parsed = MessageParser::default().parse(&mail.data);
     let text = parsed
         .as_ref()
-        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .and_then(|m| m.body_text(0).map(|t| t.replace("\r\n", "\n")))
         .unwrap_or_default();
     let mut files = String::new();
     if let Some(m) = &parsed {

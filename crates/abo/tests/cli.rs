@@ -217,3 +217,29 @@ fn demo_serves_and_reuses_its_data() {
     assert_eq!(second.json["api_key"], first_json["api_key"]);
     assert_eq!(http_get(&format!("{}/readyz", second.base_url)).0, 200);
 }
+
+/// `abo business link-keys` prints the active verification keys as `kid:hex`
+/// (the merchant SDK's format); an unknown business is one clear line.
+#[test]
+fn link_keys_are_exported_for_the_merchant_sdk() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(abo(dir.path()).args(["business", "create", "--name", "Acme", "--test"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(abo(dir.path()).args(["business", "link-keys", "--business", "1"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 1, "{stdout}");
+    let (kid, hex) = lines[0].split_once(':').expect("kid:hex");
+    assert!(
+        !kid.is_empty() && kid.bytes().all(|b| b.is_ascii_digit()),
+        "{kid}"
+    );
+    assert!(
+        hex.len() >= 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{hex}"
+    );
+
+    let out = run(abo(dir.path()).args(["business", "link-keys", "--business", "99"]));
+    assert_one_line_error(&out, "not found");
+}

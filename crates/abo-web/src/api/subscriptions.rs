@@ -485,8 +485,12 @@ async fn post_subscription(
     // Older clients put the identifiers in the query (spec §2.5): the body
     // wins, the query fills what the body leaves out.
     let from_query = |name: &str| params.str(name).map(str::to_owned);
-    request.reference_customer = request.reference_customer.or_else(|| from_query("ReferenceCustomer"));
-    request.reference_offer = request.reference_offer.or_else(|| from_query("ReferenceOffer"));
+    request.reference_customer = request
+        .reference_customer
+        .or_else(|| from_query("ReferenceCustomer"));
+    request.reference_offer = request
+        .reference_offer
+        .or_else(|| from_query("ReferenceOffer"));
     request.reference_customer_buyer = request
         .reference_customer_buyer
         .or_else(|| from_query("ReferenceCustomerBuyer"));

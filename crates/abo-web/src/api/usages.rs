@@ -423,7 +423,7 @@ impl QuoteDto {
             date_period_end: q.date_period_end_us.map(format_us),
             date_period_term: q.date_period_end_us.map(format_us),
             amount_subtotal: q.amount,
-            amount_total: q.amount,
+            amount_total: q.amount_total,
             details: q
                 .lines
                 .iter()
@@ -437,7 +437,7 @@ impl QuoteDto {
                     quantity_reported: l.quantity_reported,
                     quantity_billed: l.quantity_billed,
                     amount_subtotal: l.amount,
-                    amount_total: l.amount,
+                    amount_total: l.amount_total,
                 })
                 .collect(),
             next_term: next,

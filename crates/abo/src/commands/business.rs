@@ -30,6 +30,14 @@ pub enum Command {
     },
     /// List businesses.
     List,
+    /// Print the business's link verification keys (`kid:hex`, one per line,
+    /// active keys only) for the merchant SDK's offline link checks
+    /// (`abo_merchant::VerificationKey::parse`). They are secrets: whoever
+    /// holds them can forge the business's hosted links.
+    LinkKeys {
+        #[arg(long)]
+        business: i64,
+    },
 }
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
@@ -91,6 +99,23 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
                     if b.is_test { "\ttest" } else { "" }
                 );
             }
+        }
+        Command::LinkKeys { business } => {
+            let mut conn = store.acquire().await?;
+            abo_store::businesses::get(&mut conn, business).await?;
+            // Retired keys no longer verify: the SDK must not accept them either.
+            let keys: Vec<_> = abo_store::link_keys::list(&mut conn, business)
+                .await?
+                .into_iter()
+                .filter(|k| k.retired_at_us.is_none())
+                .collect();
+            if keys.is_empty() {
+                anyhow::bail!("business {business} has no link keys");
+            }
+            for key in keys {
+                println!("{}:{}", key.kid, key.secret_hex);
+            }
+            eprintln!("these keys are secrets: keep them on the merchant's server only");
         }
     }
     Ok(())
