@@ -155,7 +155,7 @@ pub async fn prepare(
             .date_expiration
             .as_deref()
             .and_then(|d| d.parse::<jiff::civil::Date>().ok())
-            .map(|d| month_year(d, locale));
+            .map(|d| abo_pdf::format_month_year(d, locale));
     }
     let (purpose, target) = job.kind.link(job.invoice_id, job.subscription_id);
     let link = abo_service::links::customer_link(
@@ -211,15 +211,6 @@ fn billing_name(customer: &Customer) -> Option<String> {
         (Some(f), Some(l)) => Some(format!("{f} {l}")),
         (f, l) => f.or(l),
     })
-}
-
-/// "December 2026" / "décembre 2026": the printed date without its day.
-fn month_year(date: jiff::civil::Date, locale: Locale) -> String {
-    let full = abo_pdf::format_date(date, locale);
-    match full.split_once(' ') {
-        Some((_, rest)) => rest.to_owned(),
-        None => full,
-    }
 }
 
 /// The last four digits of a displayed card (`****-****-****-4242`).

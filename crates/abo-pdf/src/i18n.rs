@@ -39,6 +39,15 @@ const MONTHS_FR: [&str; 12] = [
     "décembre",
 ];
 
+/// "December 2026" / "décembre 2026" (card expiries, statements).
+pub fn format_month_year(date: Date, locale: Locale) -> String {
+    let month = usize::try_from(date.month() - 1).unwrap_or(0);
+    match locale {
+        Locale::En => format!("{} {}", MONTHS_EN[month], date.year()),
+        Locale::Fr => format!("{} {}", MONTHS_FR[month], date.year()),
+    }
+}
+
 /// "30 November 2026" / "30 novembre 2026" ("1er décembre 2026": French
 /// writes the first of the month as an ordinal).
 pub fn format_date(date: Date, locale: Locale) -> String {

@@ -18,7 +18,7 @@ mod i18n;
 mod model;
 mod render;
 
-pub use i18n::{format_date, format_rate};
+pub use i18n::{format_date, format_month_year, format_rate};
 pub use model::{
     Buyer, BuyerIdentity, DocumentDates, DocumentKind, DocumentLine, InvoiceDocument, Logo,
     LogoFormat, MAX_FOOTER_LINES, Payment, PaymentMethod, PaymentStatus, Seller, TaxBreakdown,

@@ -46,7 +46,6 @@ use abo_store::subscriptions::{self, Subscription, SubscriptionPatch};
 use abo_store::{AnyConnection, Store, customers, jobs, segments, usages};
 use jiff::civil::Date;
 
-use crate::billing::discounts::apply_period_discounts;
 use crate::billing::dunning::over_unpaid_threshold;
 use crate::catalog::mapping::pricing_from_store;
 use crate::error::Result;
@@ -213,9 +212,6 @@ pub async fn renew_in(
                     let state = transition(&sub, SubscriptionEvent::Renew)?;
                     let updated = save_schedule(conn, &sub, state, &schedule, None, &now).await?;
                     charge_period(conn, &updated, &schedule, &now, false).await?;
-                    charge_features(conn, &updated, &schedule, &now).await?;
-                    // Again, now that the feature lines are written.
-                    apply_period_discounts(conn, &updated, schedule.ordinal, now.us).await?;
                     (updated, "SubscriptionRenewed")
                 }
             }
@@ -317,8 +313,6 @@ async fn start_successor(
     let start_us = now.midnight(start)?;
     let started = save_schedule(conn, &draft, state, &schedule, Some(start_us), now).await?;
     charge_period(conn, &started, &schedule, now, false).await?;
-    charge_features(conn, &started, &schedule, now).await?;
-    apply_period_discounts(conn, &started, schedule.ordinal, now.us).await?;
     Ok(started)
 }
 
@@ -372,7 +366,7 @@ fn to_u64(v: i64) -> u64 {
 }
 
 /// Limitation extras and enabled options of the new period, in advance.
-async fn charge_features(
+pub(crate) async fn charge_features(
     conn: &mut AnyConnection,
     sub: &Subscription,
     schedule: &Schedule,

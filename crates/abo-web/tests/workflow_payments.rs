@@ -200,7 +200,7 @@ both_backends! {
         let (status, html) = page(&app, &url).await;
         assert_eq!(status, 200, "{html}");
         assert_eq!(attr(&html, "data-quote-due").as_deref(), Some("12000"), "{html}");
-        assert!(html.contains("March 25, 2026 to April 25, 2026"), "{html}");
+        assert!(html.contains("25 March 2026 to 25 April 2026"), "{html}");
         let r = confirm(&app, &html).await;
         assert!(r.headers()["location"].to_str().unwrap().contains("from=restart&outcome=paid"));
         let all = invoices(&app, "x1").await;

@@ -279,6 +279,10 @@ pub(crate) async fn charge_period(
         },
     )
     .await?;
+    // Limitation extras and priced options are billed in advance too, from
+    // the first period on (billing-rules.md, "Features"), exactly as at
+    // each renewal.
+    crate::renewal::charge_features(conn, sub, schedule, now).await?;
     // The subscription's discounts reduce what was just charged.
     crate::billing::discounts::apply_period_discounts(conn, sub, schedule.ordinal, now.us).await
 }

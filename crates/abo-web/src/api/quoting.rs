@@ -17,8 +17,7 @@ use crate::AppState;
 use abo_core::{Locale, Money};
 use abo_service::ServiceError;
 use abo_service::quoting::{self, Quote, QuoteSubscriptionRequest, UsageQuoteOptions};
-use abo_service::subscriptions::{CreateSubscription, FeatureOverride, Overrides, UpgradeOptions};
-use abo_service::usages::{NONE_MATCHING, UsageChange, UsageWrite};
+use abo_service::usages::NONE_MATCHING;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::post;
@@ -136,48 +135,6 @@ fn subscription_id(raw: &str) -> ApiResult<i64> {
         .map_err(|_| ApiError::not_found(format!("subscription '{raw}'")))
 }
 
-/// `QuoteSubscriptionRequest` (the `SubscriptionRequest` overrides).
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct QuoteSubscriptionBody {
-    reference_offer: Option<String>,
-    reference_customer: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    id_customer: Option<i64>,
-    reference_customer_buyer: Option<String>,
-    reference_segment: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_date")]
-    date_start: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    amount_up_front: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    amount_trial: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    duration_trial: Option<i64>,
-    unit_trial: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    amount_recurrence: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    duration_recurrence: Option<i64>,
-    unit_recurrence: Option<String>,
-    #[serde(default)]
-    features: Option<Vec<FeatureBody>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct FeatureBody {
-    reference_feature: String,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    quantity_included: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    quantity_current: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
-    is_included: Option<bool>,
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
-    is_enabled: Option<bool>,
-}
-
 /// `POST /v1/Quoting/Subscription[?EnsureBillable=]`.
 async fn post_quote_subscription(
     State(state): State<AppState>,
@@ -185,84 +142,17 @@ async fn post_quote_subscription(
     params: Params,
     body: JsonBody,
 ) -> ApiResult<Json<QuoteDto>> {
-    let request: QuoteSubscriptionBody = body.parse()?;
     let params = params.with_body(&body.0);
-    quote_subscription(&state, &caller, &params, request).await
+    quote_subscription(&state, &caller, &params, &body).await
 }
 
 async fn quote_subscription(
     state: &AppState,
     caller: &Caller,
     params: &Params,
-    request: QuoteSubscriptionBody,
+    body: &JsonBody,
 ) -> ApiResult<Json<QuoteDto>> {
-    let from_query = |name: &str| params.str(name).map(str::to_owned);
-    let customer = request
-        .reference_customer
-        .or_else(|| from_query("ReferenceCustomer"));
-    let id_customer = match request.id_customer {
-        Some(id) => Some(id),
-        None => params.i64("IdCustomer")?,
-    };
-    let offer = request
-        .reference_offer
-        .or_else(|| from_query("ReferenceOffer"));
-    let mut errors = Vec::new();
-    if customer.is_none() && id_customer.is_none() {
-        errors.push(ApiError::invalid(
-            "ReferenceCustomer",
-            "ReferenceCustomer is required",
-        ));
-    }
-    let offer = match offer {
-        Some(o) if !o.trim().is_empty() => o,
-        _ => {
-            errors.push(ApiError::invalid(
-                "ReferenceOffer",
-                "ReferenceOffer is required",
-            ));
-            String::new()
-        }
-    };
-    if let Some(e) = ApiError::merge(errors) {
-        return Err(e);
-    }
-    let subscription = CreateSubscription {
-        business_id: caller.business_id(),
-        segment_reference: request
-            .reference_segment
-            .or_else(|| from_query("ReferenceSegment")),
-        customer_reference: customer,
-        customer_id: id_customer,
-        buyer_reference: request
-            .reference_customer_buyer
-            .or_else(|| from_query("ReferenceCustomerBuyer")),
-        offer_reference: offer,
-        date_start_us: request.date_start,
-        overrides: Overrides {
-            amount_upfront: request.amount_up_front,
-            amount_trial: request.amount_trial,
-            duration_trial: request.duration_trial,
-            unit_trial: request.unit_trial,
-            amount_recurrence: request.amount_recurrence,
-            duration_recurrence: request.duration_recurrence,
-            unit_recurrence: request.unit_recurrence,
-            ..Default::default()
-        },
-        features: request
-            .features
-            .unwrap_or_default()
-            .into_iter()
-            .map(|f| FeatureOverride {
-                reference: f.reference_feature,
-                quantity_included: f.quantity_included,
-                quantity_current: f.quantity_current,
-                is_included: f.is_included,
-                is_enabled: f.is_enabled,
-            })
-            .collect(),
-        ..Default::default()
-    };
+    let subscription = super::subscriptions::create_request(caller, params, body)?;
     let request = QuoteSubscriptionRequest {
         subscription,
         ensure_billable: params.bool("EnsureBillable")?.unwrap_or(false),
@@ -323,12 +213,7 @@ async fn quote_upgrade(
     params: &Params,
     id: i64,
 ) -> ApiResult<Json<QuoteDto>> {
-    let options = UpgradeOptions {
-        offer_reference: params.required_str("ReferenceOffer")?.to_owned(),
-        immediate: params.bool("Immediate")?.unwrap_or(true),
-        bill_now: params.bool("BillNow")?.unwrap_or(false),
-        ignore_engagement: params.bool("IgnoreEngagement")?.unwrap_or(false),
-    };
+    let options = super::subscriptions::upgrade_options(params)?;
     let quote = quoting::quote_upgrade(
         &state.store,
         caller.business_id(),
@@ -355,29 +240,8 @@ async fn post_pricing_subscription(
             quote_upgrade(&state, &caller, &params, id).await
         }
         Some(id) => quote_start(&state, &caller, &params, id).await,
-        None => {
-            let request: QuoteSubscriptionBody = body.parse()?;
-            quote_subscription(&state, &caller, &params, request).await
-        }
+        None => quote_subscription(&state, &caller, &params, &body).await,
     }
-}
-
-/// `QuoteUsageRequest`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-struct QuoteUsageBody {
-    reference_feature: Option<String>,
-    reference_customer: Option<String>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    id_subscription: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    increment: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_i64")]
-    quantity_current: Option<i64>,
-    #[serde(default, deserialize_with = "lenient::opt_bool")]
-    is_enabled: Option<bool>,
-    #[serde(default, deserialize_with = "lenient::opt_date")]
-    date_stamp: Option<i64>,
 }
 
 /// `POST /v1/Quoting/Usage[?EnsureBillable=&NextTerm=]` (also
@@ -388,44 +252,8 @@ async fn post_quote_usage(
     params: Params,
     body: JsonBody,
 ) -> ApiResult<Json<QuoteDto>> {
-    let dto: QuoteUsageBody = body.parse()?;
     let params = params.with_body(&body.0);
-    let feature = dto
-        .reference_feature
-        .or_else(|| params.str("ReferenceFeature").map(str::to_owned))
-        .ok_or_else(|| ApiError::invalid("ReferenceFeature", "ReferenceFeature is required"))?;
-    let customer = dto
-        .reference_customer
-        .or_else(|| params.str("ReferenceCustomer").map(str::to_owned));
-    let subscription = match dto.id_subscription {
-        Some(id) => Some(id),
-        None => params.i64("IdSubscription")?,
-    };
-    let change = match (dto.increment, dto.quantity_current, dto.is_enabled) {
-        (Some(d), None, None) => UsageChange::Increment(d),
-        (None, Some(q), None) => UsageChange::Quantity(q),
-        (None, None, Some(on)) => UsageChange::Enabled(on),
-        (None, None, None) => {
-            return Err(ApiError::invalid(
-                "Increment",
-                "one of Increment, QuantityCurrent or IsEnabled is required",
-            ));
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "Increment",
-                "give only one of Increment, QuantityCurrent or IsEnabled",
-            ));
-        }
-    };
-    let write = UsageWrite {
-        feature_reference: feature,
-        customer_reference: customer,
-        subscription_id: subscription,
-        change,
-        date_stamp_us: dto.date_stamp,
-        idempotency_key: None,
-    };
+    let write = super::usages::to_write(&body.0, &params, None)?;
     let options = UsageQuoteOptions {
         ensure_billable: params.bool("EnsureBillable")?,
         next_term: params.bool("NextTerm")?.unwrap_or(false),

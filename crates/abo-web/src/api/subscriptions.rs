@@ -472,15 +472,15 @@ fn nullable_i64<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<
     lenient::opt_i64(d).map(Some)
 }
 
-/// `POST /v1/Subscription` → 201 with the new subscription.
-async fn post_subscription(
-    State(state): State<AppState>,
-    caller: Caller,
-    params: Params,
-    body: JsonBody,
-) -> ApiResult<Response> {
+/// A `SubscriptionRequest` (body, with identifiers and flags also read from
+/// the query, spec §2.5) as the use case's input. The subscription quote
+/// reads the same request, so a quote describes exactly what would be created.
+pub(super) fn create_request(
+    caller: &Caller,
+    params: &Params,
+    body: &JsonBody,
+) -> ApiResult<CreateSubscription> {
     let mut request: SubscriptionRequest = body.parse()?;
-    let params = params.with_body(&body.0);
     let mut errors = Vec::new();
     // Older clients put the identifiers in the query (spec §2.5): the body
     // wins, the query fills what the body leaves out.
@@ -532,7 +532,7 @@ async fn post_subscription(
     if let Some(e) = ApiError::merge(errors) {
         return Err(e);
     }
-    let create = CreateSubscription {
+    Ok(CreateSubscription {
         business_id: caller.business_id(),
         segment_reference: request
             .reference_segment
@@ -573,7 +573,18 @@ async fn post_subscription(
         discounts: (request.discounts.unwrap_or_default().into_iter())
             .map(|d| d.reference_discount)
             .collect(),
-    };
+    })
+}
+
+/// `POST /v1/Subscription` → 201 with the new subscription.
+async fn post_subscription(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+    body: JsonBody,
+) -> ApiResult<Response> {
+    let params = params.with_body(&body.0);
+    let create = create_request(&caller, &params, &body)?;
     let view = subscriptions::create(&state.store, &create, caller.now_us).await?;
     let dto = render(&state, &caller, &params, &view).await?;
     Ok((StatusCode::CREATED, Json(dto)).into_response())
@@ -643,6 +654,16 @@ async fn post_start(
     Ok(Json(render(&state, &caller, &params, &view).await?))
 }
 
+/// The query of a change of offer (also read by its quote).
+pub(super) fn upgrade_options(params: &Params) -> ApiResult<UpgradeOptions> {
+    Ok(UpgradeOptions {
+        offer_reference: params.required_str("ReferenceOffer")?.to_owned(),
+        immediate: params.bool("Immediate")?.unwrap_or(true),
+        bill_now: params.bool("BillNow")?.unwrap_or(false),
+        ignore_engagement: params.bool("IgnoreEngagement")?.unwrap_or(false),
+    })
+}
+
 /// `POST /v1/Subscription/{id}/Upgrade?ReferenceOffer=`: answers the new
 /// subscription.
 async fn post_upgrade(
@@ -654,12 +675,7 @@ async fn post_upgrade(
 ) -> ApiResult<Json<SubscriptionDto>> {
     let id = subscription_id(&id)?;
     let params = params.with_body(&body.0);
-    let options = UpgradeOptions {
-        offer_reference: params.required_str("ReferenceOffer")?.to_owned(),
-        immediate: params.bool("Immediate")?.unwrap_or(true),
-        bill_now: params.bool("BillNow")?.unwrap_or(false),
-        ignore_engagement: params.bool("IgnoreEngagement")?.unwrap_or(false),
-    };
+    let options = upgrade_options(&params)?;
     let view = subscriptions::upgrade(
         &state.store,
         caller.business_id(),

@@ -132,7 +132,14 @@ fn idempotency_key(headers: &HeaderMap) -> ApiResult<Option<String>> {
 
 /// Turns one request object into a write; `fallback` are the query
 /// parameters (legacy clients put the references there).
-fn to_write(value: &Value, fallback: &Params, key: Option<String>) -> Result<UsageWrite, ApiError> {
+/// A usage write from a request body (`UsageRequest`), with the identifiers
+/// the body leaves out taken from the query (spec §2.5). Also used by the
+/// usage quotes, which take the same body.
+pub(super) fn to_write(
+    value: &Value,
+    fallback: &Params,
+    key: Option<String>,
+) -> Result<UsageWrite, ApiError> {
     let dto: UsageRequestDto = if value.is_null() {
         UsageRequestDto::default()
     } else {

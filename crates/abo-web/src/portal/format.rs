@@ -1,5 +1,5 @@
 //! Amounts and dates as the portal prints them, per language:
-//! en "€12.00", "November 30, 2026"; fr "12,00 €", "30 novembre 2026".
+//! en "€12.00", "30 November 2026"; fr "12,00 €", "30 novembre 2026".
 //!
 //! Amounts go through [`abo_core::Money::format`] (the same as invoices); dates are shown in
 //! the segment's time zone, since that is where periods are laid out.
@@ -8,36 +8,6 @@ use abo_core::{Currency, Locale, Money};
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
-
-const MONTHS_EN: [&str; 12] = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-];
-
-const MONTHS_FR: [&str; 12] = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-];
 
 /// An amount of minor units of `currency` ("€12.00" / "12,00 €"); an unknown currency code
 /// prints as "12.00 XXX".
@@ -48,24 +18,15 @@ pub fn money(minor: i64, currency: &str, locale: Locale) -> String {
     }
 }
 
-/// A civil date ("November 30, 2026" / "30 novembre 2026", "1er décembre 2026").
+/// A civil date ("30 November 2026" / "30 novembre 2026", "1er décembre 2026"): the
+/// same words as on invoices and in e-mails.
 pub fn date(d: Date, locale: Locale) -> String {
-    let m = usize::try_from(d.month() - 1).unwrap_or(0);
-    match locale {
-        Locale::En => format!("{} {}, {}", MONTHS_EN[m], d.day(), d.year()),
-        Locale::Fr if d.day() == 1 => format!("1er {} {}", MONTHS_FR[m], d.year()),
-        Locale::Fr => format!("{} {} {}", d.day(), MONTHS_FR[m], d.year()),
-    }
+    abo_pdf::format_date(d, locale)
 }
 
-/// A month and year, for card expiries ("12/2028" reads the same everywhere, but the month
-/// name is friendlier: "December 2028" / "décembre 2028").
+/// A month and year, for card expiries ("December 2028" / "décembre 2028").
 pub fn month_year(d: Date, locale: Locale) -> String {
-    let m = usize::try_from(d.month() - 1).unwrap_or(0);
-    match locale {
-        Locale::En => format!("{} {}", MONTHS_EN[m], d.year()),
-        Locale::Fr => format!("{} {}", MONTHS_FR[m], d.year()),
-    }
+    abo_pdf::format_month_year(d, locale)
 }
 
 /// The local date of an instant (epoch microseconds) in `tz`.
@@ -95,7 +56,7 @@ mod tests {
     fn brief_examples() {
         assert_eq!(money(1200, "EUR", Locale::En), "€12.00");
         assert_eq!(money(1200, "EUR", Locale::Fr), "12,00\u{a0}€");
-        assert_eq!(date(d(2026, 11, 30), Locale::En), "November 30, 2026");
+        assert_eq!(date(d(2026, 11, 30), Locale::En), "30 November 2026");
         assert_eq!(date(d(2026, 11, 30), Locale::Fr), "30 novembre 2026");
         assert_eq!(date(d(2026, 12, 1), Locale::Fr), "1er décembre 2026");
     }
@@ -105,7 +66,7 @@ mod tests {
         // 2026-11-30T23:30:00Z is already December 1st in Paris.
         let us = 1_796_081_400_000_000;
         let paris = time_zone("Europe/Paris");
-        assert_eq!(instant(us, &paris, Locale::En), "December 1, 2026");
-        assert_eq!(instant(us, &TimeZone::UTC, Locale::En), "November 30, 2026");
+        assert_eq!(instant(us, &paris, Locale::En), "1 December 2026");
+        assert_eq!(instant(us, &TimeZone::UTC, Locale::En), "30 November 2026");
     }
 }
