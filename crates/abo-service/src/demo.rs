@@ -138,3 +138,28 @@ pub async fn ensure_demo(store: &Store, known: Option<Credentials>, now_us: i64)
         created: true,
     })
 }
+
+/// Bills every subscribed demo customer once, so that a newcomer finds
+/// invoices in the portal and their e-mails (with links into the merchant
+/// site) in the demo mailbox. Billing twice bills nothing new. Returns the
+/// number of invoices issued.
+pub async fn bill_demo_customers(store: &Store, business_id: i64, now_us: i64) -> Result<usize> {
+    let segment = {
+        let mut conn = store.acquire().await?;
+        segments::get_by_reference(&mut conn, business_id, DEMO_SEGMENT).await?
+    };
+    let mut issued = 0;
+    for (reference, ..) in CUSTOMERS.iter().filter(|c| c.4.is_some()) {
+        let customer = {
+            let mut conn = store.acquire().await?;
+            customers::get_by_reference(&mut conn, business_id, segment.id, reference).await?
+        };
+        if crate::billing::bill_customer(store, business_id, customer.id, now_us)
+            .await?
+            .is_some()
+        {
+            issued += 1;
+        }
+    }
+    Ok(issued)
+}

@@ -5,7 +5,14 @@
   if (window.parent === window) return;
   var last = 0;
   function post() {
-    var h = Math.ceil(document.documentElement.scrollHeight);
+    // The content's own height: scrollHeight never drops below the frame's
+    // current height, so a frame that was once tall would never shrink.
+    var body = document.body;
+    if (!body) return;
+    var h = Math.ceil(
+      body.getBoundingClientRect().bottom + window.scrollY +
+        parseFloat(getComputedStyle(body).marginBottom || "0")
+    );
     if (h !== last) {
       last = h;
       window.parent.postMessage({ type: "abo:height", height: h }, "*");
@@ -13,6 +20,6 @@
   }
   window.addEventListener("load", post);
   window.addEventListener("resize", post);
-  if (window.ResizeObserver) new ResizeObserver(post).observe(document.documentElement);
+  if (window.ResizeObserver) new ResizeObserver(post).observe(document.body || document.documentElement);
   post();
 })();

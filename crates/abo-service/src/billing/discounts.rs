@@ -103,11 +103,15 @@ pub(crate) async fn apply_period_discounts(
         // The discount's count runs over the paid periods from the one it
         // was attached at (a trial is not one of them).
         let skip = i64::from(has_trial && a.period_index_from == 0);
-        let Ok(index) = u32::try_from(ordinal - a.period_index_from - skip) else {
-            continue;
-        };
         let stored = discounts::get(conn, sub.business_id, a.discount_id).await?;
         let (discount, id_feature) = core_discount(conn, &stored).await?;
+        let index = match u32::try_from(ordinal - a.period_index_from - skip) {
+            Ok(index) => index,
+            // The trial period: only the up-front fee, charged with it, is
+            // discounted there.
+            Err(_) if matches!(discount.target, DiscountTarget::UpFront) => 0,
+            Err(_) => continue,
+        };
         let applied = [AppliedDiscount {
             discount: &discount,
             id_feature,

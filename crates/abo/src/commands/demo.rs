@@ -66,6 +66,13 @@ pub async fn run(mut config: Config, _args: Args) -> anyhow::Result<()> {
         abo_mail::settings::enable_all(&mut conn, demo.business_id, segment.id, super::now_us())
             .await?;
     }
+    if demo.created {
+        // First run: invoice the subscribed demo customers, so the portal shows
+        // invoices and the mailbox their e-mails (sent by the engine once serving).
+        abo_service::demo::bill_demo_customers(&store, demo.business_id, super::now_us())
+            .await
+            .context("cannot bill the demo customers")?;
+    }
     let server = Server::bind(&config, store.clone())
         .await?
         .with_routes(crate::demo_mailbox::routes(mailbox));
