@@ -117,14 +117,18 @@ pub fn card(ctx: &Ctx, v: &SubscriptionView) -> SubCard {
         .filter(|f| f.is_visible && f.is_included)
         // What is used against what the plan includes ("Team members: 2 / 5"),
         // so a customer who used nothing yet does not read "0 included".
-        .map(
-            |f| match (f.type_feature.as_str(), f.quantity_current, f.quantity_included) {
+        .map(|f| {
+            match (
+                f.type_feature.as_str(),
+                f.quantity_current,
+                f.quantity_included,
+            ) {
                 ("OnOff", ..) => f.title.clone(),
                 (_, Some(q), Some(included)) => format!("{}: {q} / {included}", f.title),
                 (_, Some(q), None) => format!("{}: {q}", f.title),
                 (_, None, _) => format!("{}: {unlimited}", f.title),
-            },
-        )
+            }
+        })
         .collect();
     let running = state == SubscriptionState::ActiveRunning;
     SubCard {
