@@ -28,7 +28,9 @@ use abo_service::ServiceError;
 use abo_service::billing::{CollectOutcome, Gateways};
 use abo_store::{Store, StoreError, businesses, jobs, subscriptions};
 
+mod batch;
 mod scan;
+mod webhooks;
 
 /// The job kinds this engine claims.
 pub const HANDLED_KINDS: &[&str] = &[
@@ -96,6 +98,8 @@ pub struct RunReport {
     pub payments: u64,
     /// Delayed subscriptions started on their date.
     pub starts: u64,
+    /// Webhook delivery attempts handed to the delivery worker ([`webhooks`]).
+    pub webhooks_dispatched: u64,
 }
 
 impl RunReport {
@@ -107,6 +111,7 @@ impl RunReport {
         self.invoices += other.invoices;
         self.payments += other.payments;
         self.starts += other.starts;
+        self.webhooks_dispatched += other.webhooks_dispatched;
     }
 
     /// Whether anything happened.
@@ -132,6 +137,8 @@ pub struct Engine {
     clock: Arc<dyn abo_core::Clock>,
     /// Sends customer e-mails; without one, `Email` jobs are left to an engine that has one.
     mailer: Option<abo_mail::Mailer>,
+    /// Sends webhooks off the loop, to targets its policy accepts.
+    deliveries: webhooks::Deliveries,
 }
 
 impl Engine {
@@ -145,6 +152,7 @@ impl Engine {
     /// which registers cards and mandates with the same gateways).
     pub fn with_gateways(store: Store, gateways: Arc<Gateways>) -> Engine {
         Engine {
+            deliveries: webhooks::Deliveries::new(store.clone(), Default::default()),
             store,
             gateways,
             clock: Arc::new(abo_core::SystemClock),
@@ -156,6 +164,19 @@ impl Engine {
     pub fn with_clock(mut self, clock: Arc<dyn abo_core::Clock>) -> Engine {
         self.clock = clock;
         self
+    }
+
+    /// The same engine, sending webhooks to the targets `policy` accepts
+    /// (by default public addresses over https only).
+    pub fn with_webhook_policy(mut self, policy: abo_webhooks::TargetPolicy) -> Engine {
+        self.deliveries = webhooks::Deliveries::new(self.store.clone(), policy);
+        self
+    }
+
+    /// Waits until no webhook delivery attempt of the business is in flight
+    /// (they run off the loop: [`Engine::run_business`] does not wait for them).
+    pub async fn wait_webhooks(&self, business_id: i64) {
+        self.deliveries.wait_idle(business_id).await;
     }
 
     /// The payment gateways this engine collects through.
@@ -204,43 +225,115 @@ impl Engine {
         for _ in 0..MAX_ROUNDS {
             let enqueued = scan::renewals(&self.store, business_id, now_us, BATCH).await?
                 + scan::delayed_starts(&self.store, business_id, now_us, BATCH).await?;
+            let lease_now_us = self.clock.now().as_microsecond();
+            // Webhook deliveries are claimed by their own worker, below.
+            let kinds: Vec<&str> = self
+                .kinds()
+                .iter()
+                .copied()
+                .filter(|k| *k != abo_webhooks::KIND_DELIVERY)
+                .collect();
             let claim = jobs::KindsClaim {
                 worker_id,
                 due_us: now_us,
-                lease_now_us: self.clock.now().as_microsecond(),
+                lease_now_us,
                 lease_us: LEASE_US,
                 limit: BATCH,
                 business_id: Some(business_id),
-                kinds: self.kinds(),
+                kinds: &kinds,
             };
             let claimed = jobs::claim_kinds_leased(&self.store, &claim).await?;
             report.renewals_enqueued += enqueued;
-            if claimed.is_empty() {
+            let claimed_any = !claimed.is_empty();
+            report.add(self.process_claimed(&claimed, now_us, worker_id).await?);
+            let dispatched = self
+                .deliveries
+                .dispatch_due(business_id, now_us, lease_now_us, worker_id)
+                .await?;
+            report.webhooks_dispatched += dispatched;
+            if !claimed_any && dispatched == 0 {
                 break;
-            }
-            for job in claimed {
-                report.add(self.process(&job, now_us, worker_id).await?);
             }
         }
         Ok(report)
     }
 
-    /// Carries out one claimed job, then completes it, or records the
-    /// failure and schedules a retry (backoff doubling from 1 minute, at
-    /// most a day).
-    async fn process(&self, job: &jobs::Job, now_us: i64, worker_id: &str) -> Result<RunReport> {
+    /// Carries out claimed jobs (sorted by due instant), instant by instant:
+    /// first the notifications (webhook events, e-mails: they only tell what
+    /// already happened, and are fanned out before later work moves what they
+    /// describe); then the other jobs in their order, where each run of
+    /// consecutive renewals, billings or collections is carried out as one
+    /// batch ([`batch`]). The order between those jobs is kept: a customer's
+    /// billing of one term runs before the renewal of the next term, when a
+    /// clock far ahead makes both due at once.
+    ///
+    /// The jobs carried out one by one are completed together at the end of
+    /// their instant, in one statement (a commit each would cost more than
+    /// most of them): a crash before it only runs them again once their
+    /// lease is over, which every job tolerates (natural keys, expected
+    /// states), as it already must after a crash between effect and completion.
+    async fn process_claimed(
+        &self,
+        claimed: &[jobs::Job],
+        now_us: i64,
+        worker_id: &str,
+    ) -> Result<RunReport> {
+        let notification = |j: &jobs::Job| {
+            abo_webhooks::KINDS.contains(&j.kind.as_str()) || j.kind == abo_mail::JOB_KIND
+        };
         let mut report = RunReport::default();
-        let outcome = self.dispatch(job, now_us, &mut report).await;
-        let mut conn = self.store.acquire().await?;
-        match outcome {
+        for instant in claimed.chunk_by(|a, b| a.run_at_us == b.run_at_us) {
+            let mut done = Vec::new();
+            for job in instant.iter().filter(|j| notification(j)) {
+                report.add(self.process(job, now_us, worker_id, &mut done).await?);
+            }
+            let work: Vec<jobs::Job> = instant
+                .iter()
+                .filter(|j| !notification(j))
+                .cloned()
+                .collect();
+            for run in work.chunk_by(|a, b| a.kind == b.kind) {
+                if run.len() < 2 || !batch::batchable(&run[0].kind) {
+                    for job in run {
+                        report.add(self.process(job, now_us, worker_id, &mut done).await?);
+                    }
+                    continue;
+                }
+                let outcome = self.run_batch(&run[0].kind, run, now_us, worker_id).await;
+                report.add(outcome.report);
+                for job in outcome.left {
+                    report.add(self.process(job, now_us, worker_id, &mut done).await?);
+                }
+            }
+            if !done.is_empty() {
+                let mut conn = self.store.acquire().await?;
+                jobs::complete_many(&mut conn, &done, worker_id, now_us).await?;
+            }
+        }
+        Ok(report)
+    }
+
+    /// Carries out one claimed job and adds it to `done` (completed by the
+    /// caller), or records the failure and schedules a retry (backoff
+    /// doubling from 1 minute, at most a day).
+    async fn process(
+        &self,
+        job: &jobs::Job,
+        now_us: i64,
+        worker_id: &str,
+        done: &mut Vec<i64>,
+    ) -> Result<RunReport> {
+        let mut report = RunReport::default();
+        match self.dispatch(job, now_us, &mut report).await {
             Ok(()) => {
-                jobs::complete(&mut conn, job.id, worker_id, now_us).await?;
+                done.push(job.id);
                 report.jobs_run += 1;
             }
             Err(error) => {
                 tracing::warn!(job = job.id, kind = %job.kind, %error, "job failed");
                 let shift = u32::try_from(job.attempts.clamp(1, 11) - 1).unwrap_or(0);
                 let backoff_us = (60_000_000i64 << shift).min(86_400_000_000);
+                let mut conn = self.store.acquire().await?;
                 jobs::fail(
                     &mut conn,
                     job.id,
@@ -384,7 +477,7 @@ impl Engine {
                     .map_err(|e| e.to_string())?;
             }
             kind if abo_webhooks::KINDS.contains(&kind) => {
-                abo_webhooks::run_job(&self.store, job, now_us)
+                abo_webhooks::run_job(&self.store, self.deliveries.policy(), job, now_us)
                     .await
                     .map_err(|e| e.to_string())?;
             }
@@ -440,6 +533,8 @@ impl Engine {
                 self.set_clock(business_id, current).await?;
             }
             let run = self.run_business(business_id, current, worker_id).await?;
+            // Deliveries due now are made now, before the clock moves on.
+            self.deliveries.wait_idle(business_id).await;
             report.add(run);
             if run.is_empty() {
                 // Due but not progressing (a job leased elsewhere, or dead):
@@ -449,6 +544,7 @@ impl Engine {
         }
         self.set_clock(business_id, target_us).await?;
         report.add(self.run_business(business_id, target_us, worker_id).await?);
+        self.deliveries.wait_idle(business_id).await;
         Ok(AdvanceReport {
             now_us: target_us,
             run: report,
@@ -488,5 +584,8 @@ impl Engine {
                 }
             }
         }
+        // Attempts in flight are let finish (each is bounded), so that their
+        // results are recorded rather than retried after the lease.
+        self.deliveries.wait_all().await;
     }
 }

@@ -15,26 +15,27 @@ pub(crate) async fn renewals(
 ) -> Result<u64> {
     let mut tx = store.begin().await?;
     let due = subscriptions::due_for_renewal_in(&mut tx, business_id, now_us, batch).await?;
-    let mut enqueued = 0;
-    for (id, period_index, state) in due {
-        let payload = serde_json::json!({
-            "business_id": business_id,
-            "subscription_id": id,
-            "period_index": period_index,
-            "state": state,
-        });
-        let new = jobs::NewJob {
-            business_id: Some(business_id),
-            kind: KIND_RENEW.into(),
-            payload: payload.to_string(),
-            run_at_us: now_us,
-            max_attempts: 10,
-            natural_key: Some(format!("renew:{id}:{period_index}:{state}")),
-        };
-        if jobs::enqueue(&mut tx, &new, now_us).await?.is_some() {
-            enqueued += 1;
-        }
-    }
+    let new: Vec<jobs::NewJob> = due
+        .into_iter()
+        .map(|(id, period_index, state)| {
+            let payload = serde_json::json!({
+                "business_id": business_id,
+                "subscription_id": id,
+                "period_index": period_index,
+                "state": state,
+            });
+            jobs::NewJob {
+                business_id: Some(business_id),
+                kind: KIND_RENEW.into(),
+                payload: payload.to_string(),
+                run_at_us: now_us,
+                max_attempts: 10,
+                natural_key: Some(format!("renew:{id}:{period_index}:{state}")),
+            }
+        })
+        .collect();
+    // One multi-row insert: a key already enqueued (by another node) is skipped.
+    let enqueued = jobs::enqueue_many(&mut tx, &new, now_us).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(enqueued)
 }

@@ -194,16 +194,13 @@ async fn two_schedulers_race_like_one(store: Store) {
 
     let engine = Engine::with_gateways(store.clone(), gateways.clone());
     assert_eq!(
-        drain(engine.clone(), store.clone(), alone, "single".into()).await.0,
+        drain(engine.clone(), store.clone(), alone, "single".into())
+            .await
+            .0,
         n as u64
     );
 
-    let a = tokio::spawn(drain(
-        engine.clone(),
-        store.clone(),
-        raced,
-        "node-a".into(),
-    ));
+    let a = tokio::spawn(drain(engine.clone(), store.clone(), raced, "node-a".into()));
     let b = tokio::spawn(drain(
         Engine::with_gateways(store.clone(), gateways.clone()),
         store.clone(),

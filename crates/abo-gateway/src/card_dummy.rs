@@ -23,6 +23,8 @@
 //! Whatever the number, a charge after the end of the card's expiry month
 //! fails with [`FailureReason::Expired`] and marks the permission `Expired`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use jiff::Timestamp;
 use jiff::civil::Date;
@@ -35,7 +37,8 @@ use crate::gateway::{
     FailureReason, GatewayPermission, PaymentDetails, PaymentGateway, PermissionId, Refund,
     Registration, StatePermission, TypeGateway, TypePayment,
 };
-use crate::sandbox::{Later, Sandbox, challenge_url_hint, country_code, ensure_chargeable};
+use crate::ledger::SandboxLedger;
+use crate::sandbox::{Later, Record, Sandbox, challenge_url_hint, country_code, ensure_chargeable};
 use abo_core::Money;
 
 /// What the simulated issuer does with one request.
@@ -233,7 +236,7 @@ impl CardExpiry {
 }
 
 /// What the sandbox remembers about a stored card.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct CardScenario {
     at_registration: CardBehaviour,
     at_renewal: CardBehaviour,
@@ -254,7 +257,15 @@ impl Default for CardDummy {
 impl CardDummy {
     pub fn new() -> CardDummy {
         CardDummy {
-            sandbox: Sandbox::new("cd"),
+            sandbox: Sandbox::new(TypeGateway::CardDummy, "cd"),
+        }
+    }
+
+    /// A CardDummy whose state lives in `ledger` (the store, in `abo serve`):
+    /// it survives restarts and is shared by every node on the database.
+    pub fn with_ledger(ledger: Arc<dyn SandboxLedger>) -> CardDummy {
+        CardDummy {
+            sandbox: Sandbox::with_ledger(TypeGateway::CardDummy, "cd", Some(ledger)),
         }
     }
 }
@@ -303,54 +314,62 @@ impl PaymentGateway for CardDummy {
         let country = card.country.as_deref().map(country_code).transpose()?;
         let (at_registration, at_renewal) = test_card_behaviour(&digits);
 
-        let mut state = self.sandbox.lock();
-        let state_permission = match at_registration {
-            InsufficientFunds | Reject => {
-                state.count_failed_registration(customer);
-                let reason = if at_registration == Reject {
-                    FailureReason::Rejected
-                } else {
-                    FailureReason::InsufficientFunds
+        let needs = [Record::FailedRegistrations(customer.to_owned())];
+        self.sandbox
+            .run(&needs, 2, |state| {
+                let state_permission = match at_registration {
+                    InsufficientFunds | Reject => {
+                        state.count_failed_registration(customer);
+                        let reason = if at_registration == Reject {
+                            FailureReason::Rejected
+                        } else {
+                            FailureReason::InsufficientFunds
+                        };
+                        return Err(GatewayError::RegistrationDeclined { reason });
+                    }
+                    Succeed => StatePermission::Enabled,
+                    Authenticate => StatePermission::PendingAuthentication,
                 };
-                return Err(GatewayError::RegistrationDeclined { reason });
-            }
-            Succeed => StatePermission::Enabled,
-            Authenticate => StatePermission::PendingAuthentication,
-        };
-        let permission = GatewayPermission {
-            id: PermissionId(state.next_id("pm")),
-            customer: customer.to_owned(),
-            state: state_permission,
-            type_payment: TypePayment::Card,
-            type_gateway: TypeGateway::CardDummy,
-            name_display: format!("****-****-****-{}", &digits[digits.len() - 4..]),
-            country,
-            date_expiration: Some(expiry.last_day()),
-            mandate_reference: None,
-            created_at: now,
-        };
-        state.store_permission(
-            permission.clone(),
-            CardScenario {
-                at_registration,
-                at_renewal,
-                expiry,
-            },
-        );
-        if at_registration == Authenticate {
-            let verification_id = state.await_verification(&permission.id);
-            let challenge_url_hint = challenge_url_hint(verification_id.as_str());
-            return Ok(Registration::RequiresAction {
-                permission,
-                verification_id,
-                challenge_url_hint,
-            });
-        }
-        Ok(Registration::Enabled(permission))
+                let permission = GatewayPermission {
+                    id: PermissionId(state.next_id("pm")),
+                    customer: customer.to_owned(),
+                    state: state_permission,
+                    type_payment: TypePayment::Card,
+                    type_gateway: TypeGateway::CardDummy,
+                    name_display: format!("****-****-****-{}", &digits[digits.len() - 4..]),
+                    country,
+                    date_expiration: Some(expiry.last_day()),
+                    mandate_reference: None,
+                    created_at: now,
+                };
+                state.store_permission(
+                    permission.clone(),
+                    CardScenario {
+                        at_registration,
+                        at_renewal,
+                        expiry,
+                    },
+                );
+                if at_registration == Authenticate {
+                    let verification_id = state.await_verification(&permission.id);
+                    let challenge_url_hint = challenge_url_hint(verification_id.as_str());
+                    return Ok(Registration::RequiresAction {
+                        permission,
+                        verification_id,
+                        challenge_url_hint,
+                    });
+                }
+                Ok(Registration::Enabled(permission))
+            })
+            .await
     }
 
     async fn permission(&self, id: &PermissionId) -> Result<GatewayPermission, GatewayError> {
-        Ok(self.sandbox.lock().permission(id)?.permission.clone())
+        self.sandbox
+            .run(&[Record::Permission(id.clone())], 0, |state| {
+                Ok(state.permission(id)?.permission.clone())
+            })
+            .await
     }
 
     async fn disable_permission(
@@ -358,7 +377,11 @@ impl PaymentGateway for CardDummy {
         id: &PermissionId,
         _now: Timestamp,
     ) -> Result<GatewayPermission, GatewayError> {
-        self.sandbox.lock().disable_permission(id)
+        self.sandbox
+            .run(&[Record::Permission(id.clone())], 0, |state| {
+                state.disable_permission(id)
+            })
+            .await
     }
 
     async fn charge(
@@ -366,34 +389,41 @@ impl PaymentGateway for CardDummy {
         request: &ChargeRequest,
         now: Timestamp,
     ) -> Result<ChargeReceipt, GatewayError> {
-        let mut state = self.sandbox.lock();
-        if let Some(replay) = state.begin_charge(request)? {
-            return Ok(replay);
-        }
-        let stored = state.permission(&request.permission_id)?;
-        ensure_chargeable(&stored.permission)?;
-        let scenario = stored.scenario;
-        let expired = stored.permission.state == StatePermission::Expired
-            || scenario.expiry.is_expired_at(now);
-        if expired {
-            state.set_permission_state(&request.permission_id, StatePermission::Expired);
-            return Ok(state.record_charge(
-                request,
-                |_| ChargeOutcome::failed(FailureReason::Expired),
-                Later::default(),
-                now,
-            ));
-        }
-        let behaviour = match request.context {
-            ChargeContext::Registration => scenario.at_registration,
-            ChargeContext::Renewal => scenario.at_renewal,
-        };
-        Ok(state.record_charge(
-            request,
-            |id| outcome_of(behaviour, id),
-            Later::default(),
-            now,
-        ))
+        let needs = [
+            Record::Idempotency(request.idempotency_key.clone()),
+            Record::Permission(request.permission_id.clone()),
+        ];
+        self.sandbox
+            .run(&needs, 1, |state| {
+                if let Some(replay) = state.begin_charge(request)? {
+                    return Ok(replay);
+                }
+                let stored = state.permission(&request.permission_id)?;
+                ensure_chargeable(&stored.permission)?;
+                let scenario = stored.scenario;
+                let expired = stored.permission.state == StatePermission::Expired
+                    || scenario.expiry.is_expired_at(now);
+                if expired {
+                    state.set_permission_state(&request.permission_id, StatePermission::Expired);
+                    return Ok(state.record_charge(
+                        request,
+                        |_| ChargeOutcome::failed(FailureReason::Expired),
+                        Later::default(),
+                        now,
+                    ));
+                }
+                let behaviour = match request.context {
+                    ChargeContext::Registration => scenario.at_registration,
+                    ChargeContext::Renewal => scenario.at_renewal,
+                };
+                Ok(state.record_charge(
+                    request,
+                    |id| outcome_of(behaviour, id),
+                    Later::default(),
+                    now,
+                ))
+            })
+            .await
     }
 
     async fn poll(
@@ -401,7 +431,11 @@ impl PaymentGateway for CardDummy {
         charge_id: &ChargeId,
         now: Timestamp,
     ) -> Result<ChargeOutcome, GatewayError> {
-        self.sandbox.lock().poll(charge_id, now)
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 0, |state| {
+                state.poll(charge_id, now)
+            })
+            .await
     }
 
     async fn complete_authentication(
@@ -410,9 +444,15 @@ impl PaymentGateway for CardDummy {
         success: bool,
         _now: Timestamp,
     ) -> Result<ChargeOutcome, GatewayError> {
+        let needs = [
+            Record::Verification(charge_id.clone()),
+            Record::Charge(charge_id.clone()),
+        ];
         self.sandbox
-            .lock()
-            .complete_authentication(charge_id, success)
+            .run(&needs, 0, |state| {
+                state.complete_authentication(charge_id, success)
+            })
+            .await
     }
 
     async fn refund(
@@ -421,7 +461,29 @@ impl PaymentGateway for CardDummy {
         amount: Money,
         now: Timestamp,
     ) -> Result<Refund, GatewayError> {
-        self.sandbox.lock().refund(charge_id, amount, now)
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 1, |state| {
+                state.refund(charge_id, amount, now)
+            })
+            .await
+    }
+
+    async fn refund_once(
+        &self,
+        charge_id: &ChargeId,
+        amount: Money,
+        idempotency_key: &str,
+        now: Timestamp,
+    ) -> Result<Refund, GatewayError> {
+        let needs = [
+            Record::RefundKey(idempotency_key.to_owned()),
+            Record::Charge(charge_id.clone()),
+        ];
+        self.sandbox
+            .run(&needs, 1, |state| {
+                state.refund_once(charge_id, amount, idempotency_key, now)
+            })
+            .await
     }
 
     async fn dispute(
@@ -430,15 +492,29 @@ impl PaymentGateway for CardDummy {
         reason: DisputeReason,
         now: Timestamp,
     ) -> Result<ChargeOutcome, GatewayError> {
-        self.sandbox.lock().dispute(charge_id, reason, now)
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 0, |state| {
+                state.dispute(charge_id, reason, now)
+            })
+            .await
     }
 
     async fn get_charge(&self, charge_id: &ChargeId) -> Result<crate::Charge, GatewayError> {
-        self.sandbox.lock().get_charge(charge_id)
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 0, |state| {
+                state.get_charge(charge_id)
+            })
+            .await
     }
 
     async fn failed_registrations(&self, customer: &str) -> u32 {
-        self.sandbox.lock().failed_registrations(customer)
+        let needs = [Record::FailedRegistrations(customer.to_owned())];
+        // The trait answers a count, not an error: a storage failure reads
+        // as what this node knows.
+        self.sandbox
+            .run(&needs, 0, |state| Ok(state.failed_registrations(customer)))
+            .await
+            .unwrap_or_else(|_| self.sandbox.lock().failed_registrations(customer))
     }
 }
 

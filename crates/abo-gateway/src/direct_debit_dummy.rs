@@ -25,6 +25,8 @@
 //! All of them have correct check digits. Only EUR can be debited. The
 //! charge context does not matter (SEPA has no 3-D Secure).
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
@@ -39,7 +41,8 @@ use crate::gateway::{
     StatePermission, TypeGateway, TypePayment,
 };
 use crate::iban::Iban;
-use crate::sandbox::{Later, Sandbox, ensure_chargeable};
+use crate::ledger::SandboxLedger;
+use crate::sandbox::{Later, Record, Sandbox, ensure_chargeable};
 
 /// Business days between a debit request and its settlement.
 pub const SETTLEMENT_BUSINESS_DAYS: u32 = 3;
@@ -149,7 +152,7 @@ pub fn mandate_reference(customer: &str, iban: &Iban, sequence: &str) -> String 
     format!("ABO-{hash:08X}-{sequence}")
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct DebitScenario {
     behaviour: DebitBehaviour,
 }
@@ -168,7 +171,15 @@ impl Default for DirectDebitDummy {
 impl DirectDebitDummy {
     pub fn new() -> DirectDebitDummy {
         DirectDebitDummy {
-            sandbox: Sandbox::new("dd"),
+            sandbox: Sandbox::new(TypeGateway::DirectDebitDummy, "dd"),
+        }
+    }
+
+    /// A DirectDebitDummy whose state lives in `ledger` (the store, in `abo serve`):
+    /// it survives restarts and is shared by every node on the database.
+    pub fn with_ledger(ledger: Arc<dyn SandboxLedger>) -> DirectDebitDummy {
+        DirectDebitDummy {
+            sandbox: Sandbox::with_ledger(TypeGateway::DirectDebitDummy, "dd", Some(ledger)),
         }
     }
 }
@@ -198,31 +209,38 @@ impl PaymentGateway for DirectDebitDummy {
         if !debit.mandate_accepted {
             return Err(GatewayError::MandateNotAccepted);
         }
-        let mut state = self.sandbox.lock();
-        let id = state.next_id("md");
-        let permission = GatewayPermission {
-            id: PermissionId(id.clone()),
-            customer: customer.to_owned(),
-            state: StatePermission::Enabled,
-            type_payment: TypePayment::DirectDebit,
-            type_gateway: TypeGateway::DirectDebitDummy,
-            name_display: iban.masked(),
-            country: Some(iban.country().to_owned()),
-            date_expiration: None,
-            mandate_reference: Some(mandate_reference(customer, &iban, &id)),
-            created_at: now,
-        };
-        state.store_permission(
-            permission.clone(),
-            DebitScenario {
-                behaviour: test_iban_behaviour(&iban),
-            },
-        );
-        Ok(Registration::Enabled(permission))
+        self.sandbox
+            .run(&[], 1, |state| {
+                let id = state.next_id("md");
+                let permission = GatewayPermission {
+                    id: PermissionId(id.clone()),
+                    customer: customer.to_owned(),
+                    state: StatePermission::Enabled,
+                    type_payment: TypePayment::DirectDebit,
+                    type_gateway: TypeGateway::DirectDebitDummy,
+                    name_display: iban.masked(),
+                    country: Some(iban.country().to_owned()),
+                    date_expiration: None,
+                    mandate_reference: Some(mandate_reference(customer, &iban, &id)),
+                    created_at: now,
+                };
+                state.store_permission(
+                    permission.clone(),
+                    DebitScenario {
+                        behaviour: test_iban_behaviour(&iban),
+                    },
+                );
+                Ok(Registration::Enabled(permission))
+            })
+            .await
     }
 
     async fn permission(&self, id: &PermissionId) -> Result<GatewayPermission, GatewayError> {
-        Ok(self.sandbox.lock().permission(id)?.permission.clone())
+        self.sandbox
+            .run(&[Record::Permission(id.clone())], 0, |state| {
+                Ok(state.permission(id)?.permission.clone())
+            })
+            .await
     }
 
     async fn disable_permission(
@@ -230,7 +248,11 @@ impl PaymentGateway for DirectDebitDummy {
         id: &PermissionId,
         _now: Timestamp,
     ) -> Result<GatewayPermission, GatewayError> {
-        self.sandbox.lock().disable_permission(id)
+        self.sandbox
+            .run(&[Record::Permission(id.clone())], 0, |state| {
+                state.disable_permission(id)
+            })
+            .await
     }
 
     async fn charge(
@@ -238,48 +260,55 @@ impl PaymentGateway for DirectDebitDummy {
         request: &ChargeRequest,
         now: Timestamp,
     ) -> Result<ChargeReceipt, GatewayError> {
-        let mut state = self.sandbox.lock();
-        if let Some(replay) = state.begin_charge(request)? {
-            return Ok(replay);
-        }
-        if request.amount.currency != Currency::EUR {
-            return Err(GatewayError::UnsupportedCurrency {
-                gateway: TypeGateway::DirectDebitDummy,
-                currency: request.amount.currency,
-            });
-        }
-        let stored = state.permission(&request.permission_id)?;
-        ensure_chargeable(&stored.permission)?;
-        let settles_at = add_business_days(now, SETTLEMENT_BUSINESS_DAYS);
-        let (settled, chargeback) = match stored.scenario.behaviour {
-            DebitBehaviour::Succeed => (ChargeOutcome::Succeeded, None),
-            DebitBehaviour::InsufficientFunds => (
-                ChargeOutcome::failed(FailureReason::InsufficientFunds),
-                None,
-            ),
-            DebitBehaviour::MandateRevoked => {
-                (ChargeOutcome::failed(FailureReason::MandateRevoked), None)
-            }
-            DebitBehaviour::ChargedBack => (
-                ChargeOutcome::Succeeded,
-                Some((
-                    settles_at
-                        .checked_add(SignedDuration::from_hours(24 * CHARGEBACK_DAYS))
-                        .unwrap_or(Timestamp::MAX),
-                    DisputeReason::DebtorRefund,
-                )),
-            ),
-        };
-        let later = Later {
-            settlement: Some((settles_at, settled)),
-            chargeback,
-        };
-        Ok(state.record_charge(
-            request,
-            |_| ChargeOutcome::Pending { settles_at },
-            later,
-            now,
-        ))
+        let needs = [
+            Record::Idempotency(request.idempotency_key.clone()),
+            Record::Permission(request.permission_id.clone()),
+        ];
+        self.sandbox
+            .run(&needs, 1, |state| {
+                if let Some(replay) = state.begin_charge(request)? {
+                    return Ok(replay);
+                }
+                if request.amount.currency != Currency::EUR {
+                    return Err(GatewayError::UnsupportedCurrency {
+                        gateway: TypeGateway::DirectDebitDummy,
+                        currency: request.amount.currency,
+                    });
+                }
+                let stored = state.permission(&request.permission_id)?;
+                ensure_chargeable(&stored.permission)?;
+                let settles_at = add_business_days(now, SETTLEMENT_BUSINESS_DAYS);
+                let (settled, chargeback) = match stored.scenario.behaviour {
+                    DebitBehaviour::Succeed => (ChargeOutcome::Succeeded, None),
+                    DebitBehaviour::InsufficientFunds => (
+                        ChargeOutcome::failed(FailureReason::InsufficientFunds),
+                        None,
+                    ),
+                    DebitBehaviour::MandateRevoked => {
+                        (ChargeOutcome::failed(FailureReason::MandateRevoked), None)
+                    }
+                    DebitBehaviour::ChargedBack => (
+                        ChargeOutcome::Succeeded,
+                        Some((
+                            settles_at
+                                .checked_add(SignedDuration::from_hours(24 * CHARGEBACK_DAYS))
+                                .unwrap_or(Timestamp::MAX),
+                            DisputeReason::DebtorRefund,
+                        )),
+                    ),
+                };
+                let later = Later {
+                    settlement: Some((settles_at, settled)),
+                    chargeback,
+                };
+                Ok(state.record_charge(
+                    request,
+                    |_| ChargeOutcome::Pending { settles_at },
+                    later,
+                    now,
+                ))
+            })
+            .await
     }
 
     async fn poll(
@@ -287,7 +316,11 @@ impl PaymentGateway for DirectDebitDummy {
         charge_id: &ChargeId,
         now: Timestamp,
     ) -> Result<ChargeOutcome, GatewayError> {
-        self.sandbox.lock().poll(charge_id, now)
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 0, |state| {
+                state.poll(charge_id, now)
+            })
+            .await
     }
 
     async fn complete_authentication(
@@ -298,7 +331,11 @@ impl PaymentGateway for DirectDebitDummy {
     ) -> Result<ChargeOutcome, GatewayError> {
         // SEPA never asks for 3-D Secure; still say "unknown" for ids that do
         // not exist.
-        self.sandbox.lock().get_charge(charge_id)?;
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 0, |state| {
+                state.get_charge(charge_id)
+            })
+            .await?;
         Err(GatewayError::NotAwaitingAuthentication(charge_id.clone()))
     }
 
@@ -308,7 +345,29 @@ impl PaymentGateway for DirectDebitDummy {
         amount: Money,
         now: Timestamp,
     ) -> Result<Refund, GatewayError> {
-        self.sandbox.lock().refund(charge_id, amount, now)
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 1, |state| {
+                state.refund(charge_id, amount, now)
+            })
+            .await
+    }
+
+    async fn refund_once(
+        &self,
+        charge_id: &ChargeId,
+        amount: Money,
+        idempotency_key: &str,
+        now: Timestamp,
+    ) -> Result<Refund, GatewayError> {
+        let needs = [
+            Record::RefundKey(idempotency_key.to_owned()),
+            Record::Charge(charge_id.clone()),
+        ];
+        self.sandbox
+            .run(&needs, 1, |state| {
+                state.refund_once(charge_id, amount, idempotency_key, now)
+            })
+            .await
     }
 
     async fn dispute(
@@ -317,15 +376,29 @@ impl PaymentGateway for DirectDebitDummy {
         reason: DisputeReason,
         now: Timestamp,
     ) -> Result<ChargeOutcome, GatewayError> {
-        self.sandbox.lock().dispute(charge_id, reason, now)
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 0, |state| {
+                state.dispute(charge_id, reason, now)
+            })
+            .await
     }
 
     async fn get_charge(&self, charge_id: &ChargeId) -> Result<Charge, GatewayError> {
-        self.sandbox.lock().get_charge(charge_id)
+        self.sandbox
+            .run(&[Record::Charge(charge_id.clone())], 0, |state| {
+                state.get_charge(charge_id)
+            })
+            .await
     }
 
     async fn failed_registrations(&self, customer: &str) -> u32 {
-        self.sandbox.lock().failed_registrations(customer)
+        let needs = [Record::FailedRegistrations(customer.to_owned())];
+        // The trait answers a count, not an error: a storage failure reads
+        // as what this node knows.
+        self.sandbox
+            .run(&needs, 0, |state| Ok(state.failed_registrations(customer)))
+            .await
+            .unwrap_or_else(|_| self.sandbox.lock().failed_registrations(customer))
     }
 }
 

@@ -71,6 +71,9 @@ pub enum GatewayError {
     InvalidIdempotencyKey,
     #[error("idempotency key {0} was already used for another request")]
     IdempotencyConflict(String),
+    /// The sandbox's ledger (its database) failed; nothing was decided.
+    #[error("the sandbox gateway's storage failed: {0}")]
+    Storage(String),
     #[error("charge {0} is not waiting for 3-D Secure")]
     NotAwaitingAuthentication(ChargeId),
     #[error("charge {id} cannot be refunded: {why}")]

@@ -419,6 +419,18 @@ pub trait PaymentGateway: Send + Sync {
         now: Timestamp,
     ) -> Result<Refund, GatewayError>;
 
+    /// [`PaymentGateway::refund`] under the caller's idempotency key (its
+    /// natural key, e.g. `refund:<id>`): the same key with the same charge
+    /// and amount replays the first refund instead of refunding again; with
+    /// another charge or amount it is [`GatewayError::IdempotencyConflict`].
+    async fn refund_once(
+        &self,
+        charge_id: &ChargeId,
+        amount: Money,
+        idempotency_key: &str,
+        now: Timestamp,
+    ) -> Result<Refund, GatewayError>;
+
     /// Simulation hook: the payer disputes a succeeded charge now. Real
     /// adapters return [`GatewayError::Unsupported`]: there, disputes arrive
     /// from the PSP (webhook or [`PaymentGateway::poll`]).

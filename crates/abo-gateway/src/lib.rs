@@ -58,6 +58,7 @@ pub mod direct_debit_dummy;
 pub mod error;
 pub mod gateway;
 pub mod iban;
+pub mod ledger;
 pub mod retry;
 mod sandbox;
 
@@ -77,6 +78,7 @@ pub use gateway::{
     TypePayment,
 };
 pub use iban::{Iban, SEPA_IBAN_LENGTHS, iban_mod97, sepa_iban_length};
+pub use ledger::SandboxLedger;
 pub use retry::{
     DEFAULT_EXPIRY_NOTICE_DAYS, DEFAULT_RETRY_DELAYS_DAYS, card_expiry_notices,
     card_expiry_notices_with, next_retry, next_retry_with,

@@ -1,9 +1,13 @@
 //! The bookkeeping both sandbox gateways share: stored permissions, charges,
 //! idempotency keys, refunds, disputes, the grey-list counter.
 //!
-//! It plays the PSP's own database. Everything sits in memory behind one
-//! `Mutex` (a sandbox forgets its state on restart, like a test account
-//! reset). A real adapter persists none of this itself: the PSP keeps the
+//! It plays the PSP's own database. The working set sits in memory behind
+//! one `Mutex`; with a [`SandboxLedger`] (the store, in `abo serve`) every
+//! record an operation reads is loaded from the ledger first and every record
+//! it changes is written back after it, so a restarted node, another node or
+//! `abo bill` sees the same cards, mandates and pending debits. Without a
+//! ledger (unit tests, benchmarks) the sandbox forgets its state on restart,
+//! like a test account reset. A real adapter persists none of this itself: the PSP keeps the
 //! permissions, charges and idempotency keys (Stripe replays an
 //! `Idempotency-Key` for 24 hours), and the service stores, in the same
 //! transaction as the payment attempt and *before* calling the gateway, the
@@ -13,31 +17,34 @@
 //! Ids are sequential per gateway (`cd_ch_000001`), so a test run is
 //! deterministic.
 
-use std::collections::HashMap;
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use abo_core::Money;
 use jiff::Timestamp;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use crate::error::GatewayError;
 use crate::gateway::{
     Charge, ChargeId, ChargeOutcome, ChargeReceipt, ChargeRequest, DisputeReason, FailureReason,
-    GatewayPermission, PermissionId, Refund, RefundId, StatePermission,
+    GatewayPermission, PermissionId, Refund, RefundId, StatePermission, TypeGateway,
 };
+use crate::ledger::SandboxLedger;
 
 /// The longest idempotency key accepted (Stripe's limit).
 const MAX_IDEMPOTENCY_KEY: usize = 255;
 
 /// A permission and the sandbox's hidden knowledge about it (which test card
 /// or test IBAN it is).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoredPermission<S> {
     pub permission: GatewayPermission,
     pub scenario: S,
 }
 
 /// What happens to a charge later, without anyone acting.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Later {
     /// A pending debit becomes this outcome at this instant.
     pub settlement: Option<(Timestamp, ChargeOutcome)>,
@@ -45,7 +52,7 @@ pub(crate) struct Later {
     pub chargeback: Option<(Timestamp, DisputeReason)>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredCharge {
     charge: Charge,
     later: Later,
@@ -61,16 +68,70 @@ pub(crate) struct State<S> {
     /// Idempotency key → (the request it was first used with, first answer).
     idempotency: HashMap<String, (ChargeRequest, ChargeReceipt)>,
     failed_registrations: HashMap<String, u32>,
+    /// Refund idempotency key → (charge, amount, the first refund).
+    refund_keys: HashMap<String, (ChargeId, Money, Refund)>,
+    /// With a ledger: the records changed since the last flush.
+    dirty: Option<Vec<Record>>,
+    /// With a ledger: ids reserved from its shared sequence, used before
+    /// the local counter.
+    reserved: VecDeque<u64>,
+}
+
+/// One persisted record of the sandbox, by kind and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Record {
+    Permission(PermissionId),
+    Charge(ChargeId),
+    Verification(ChargeId),
+    Idempotency(String),
+    RefundKey(String),
+    FailedRegistrations(String),
+}
+
+impl Record {
+    fn kind_key(&self) -> (&'static str, &str) {
+        match self {
+            Record::Permission(id) => ("permission", id.as_str()),
+            Record::Charge(id) => ("charge", id.as_str()),
+            Record::Verification(id) => ("verification", id.as_str()),
+            Record::Idempotency(key) => ("idempotency", key),
+            Record::RefundKey(key) => ("refund_key", key),
+            Record::FailedRegistrations(customer) => ("failed_registrations", customer),
+        }
+    }
 }
 
 /// The shared state of one sandbox gateway.
 pub(crate) struct Sandbox<S> {
+    gateway: TypeGateway,
     state: Mutex<State<S>>,
+    ledger: Option<Arc<dyn SandboxLedger>>,
 }
 
-impl<S: Clone> Sandbox<S> {
-    pub fn new(prefix: &'static str) -> Sandbox<S> {
+fn storage(e: impl std::fmt::Display) -> GatewayError {
+    GatewayError::Storage(e.to_string())
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String, GatewayError> {
+    serde_json::to_string(value).map_err(storage)
+}
+
+fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, GatewayError> {
+    serde_json::from_str(text).map_err(storage)
+}
+
+impl<S: Clone + Serialize + DeserializeOwned + Send> Sandbox<S> {
+    pub fn new(gateway: TypeGateway, prefix: &'static str) -> Sandbox<S> {
+        Sandbox::with_ledger(gateway, prefix, None)
+    }
+
+    pub fn with_ledger(
+        gateway: TypeGateway,
+        prefix: &'static str,
+        ledger: Option<Arc<dyn SandboxLedger>>,
+    ) -> Sandbox<S> {
         Sandbox {
+            gateway,
             state: Mutex::new(State {
                 prefix,
                 seq: 0,
@@ -79,8 +140,133 @@ impl<S: Clone> Sandbox<S> {
                 verifications: HashMap::new(),
                 idempotency: HashMap::new(),
                 failed_registrations: HashMap::new(),
+                refund_keys: HashMap::new(),
+                dirty: ledger.as_ref().map(|_| Vec::new()),
+                reserved: VecDeque::new(),
             }),
+            ledger,
         }
+    }
+
+    /// Runs one operation of the gateway: loads the records it reads from
+    /// the ledger (`needs`; a charge brings its permission, a verification
+    /// its permission and customer's counter), reserves `ids` fresh ids,
+    /// runs `op` under the lock, then writes back what it changed — also
+    /// when it fails, since a declined registration still counts.
+    pub async fn run<T>(
+        &self,
+        needs: &[Record],
+        ids: u64,
+        op: impl FnOnce(&mut State<S>) -> Result<T, GatewayError>,
+    ) -> Result<T, GatewayError> {
+        if let Some(ledger) = &self.ledger {
+            for record in needs {
+                self.hydrate(ledger.as_ref(), record).await?;
+            }
+            if ids > 0 {
+                let first = ledger
+                    .reserve_ids(self.gateway, ids)
+                    .await
+                    .map_err(storage)?;
+                self.lock().reserved.extend(first..first + ids);
+            }
+        }
+        let out = {
+            let mut state = self.lock();
+            op(&mut state)
+        };
+        self.flush().await?;
+        out
+    }
+
+    /// Loads one record (and what it leads to) into memory. A record the
+    /// ledger does not have is left as memory has it.
+    async fn hydrate(
+        &self,
+        ledger: &dyn SandboxLedger,
+        record: &Record,
+    ) -> Result<(), GatewayError> {
+        let mut follow = vec![record.clone()];
+        while let Some(record) = follow.pop() {
+            let (kind, key) = record.kind_key();
+            let Some(text) = ledger
+                .load(self.gateway, kind, key)
+                .await
+                .map_err(storage)?
+            else {
+                continue;
+            };
+            let mut state = self.lock();
+            match record {
+                Record::Permission(id) => {
+                    let stored: StoredPermission<S> = from_json(&text)?;
+                    // Its customer's declined registrations (a failed 3-D
+                    // Secure counts).
+                    follow.push(Record::FailedRegistrations(
+                        stored.permission.customer.clone(),
+                    ));
+                    state.permissions.insert(id, stored);
+                }
+                Record::Charge(id) => {
+                    let stored: StoredCharge = from_json(&text)?;
+                    follow.push(Record::Permission(stored.charge.permission_id.clone()));
+                    state.charges.insert(id, stored);
+                }
+                Record::Verification(id) => {
+                    let permission: Option<PermissionId> = from_json(&text)?;
+                    match permission {
+                        Some(permission) => {
+                            follow.push(Record::Permission(permission.clone()));
+                            state.verifications.insert(id, permission);
+                        }
+                        None => {
+                            state.verifications.remove(&id);
+                        }
+                    }
+                }
+                Record::Idempotency(key) => {
+                    state.idempotency.insert(key, from_json(&text)?);
+                }
+                Record::RefundKey(key) => {
+                    state.refund_keys.insert(key, from_json(&text)?);
+                }
+                Record::FailedRegistrations(customer) => {
+                    state
+                        .failed_registrations
+                        .insert(customer, from_json(&text)?);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the changed records to the ledger.
+    async fn flush(&self) -> Result<(), GatewayError> {
+        let Some(ledger) = &self.ledger else {
+            return Ok(());
+        };
+        let writes = {
+            let mut state = self.lock();
+            let dirty = state.dirty.as_mut().map(std::mem::take).unwrap_or_default();
+            let mut writes: Vec<(&'static str, String, String)> = Vec::with_capacity(dirty.len());
+            for record in dirty {
+                let (kind, key) = record.kind_key();
+                if writes.iter().any(|(k, key2, _)| *k == kind && key2 == key) {
+                    continue;
+                }
+                if let Some(value) = state.serialize(&record)? {
+                    writes.push((kind, key.to_owned(), value));
+                }
+            }
+            writes
+        };
+        for (kind, key, value) in writes {
+            ledger
+                .save(self.gateway, kind, &key, &value)
+                .await
+                .map_err(storage)?;
+        }
+        Ok(())
     }
 
     /// The state, even if a panicking test poisoned the lock: every mutation
@@ -90,14 +276,45 @@ impl<S: Clone> Sandbox<S> {
     }
 }
 
-impl<S: Clone> State<S> {
-    /// A fresh id such as `cd_pm_000001`; one sequence for all kinds.
+impl<S: Clone + Serialize> State<S> {
+    /// A fresh id such as `cd_pm_000001`; one sequence for all kinds (the
+    /// ledger's shared one when there is a ledger).
     pub fn next_id(&mut self, kind: &str) -> String {
-        self.seq += 1;
-        format!("{}_{kind}_{:06}", self.prefix, self.seq)
+        let n = match self.reserved.pop_front() {
+            Some(n) => n,
+            None => {
+                self.seq += 1;
+                self.seq
+            }
+        };
+        format!("{}_{kind}_{n:06}", self.prefix)
+    }
+
+    /// Notes a changed record, to be written back (with a ledger only).
+    fn touch(&mut self, record: Record) {
+        if let Some(dirty) = self.dirty.as_mut() {
+            dirty.push(record);
+        }
+    }
+
+    /// The JSON of a record as memory has it now; `None` when there is
+    /// nothing to write (a verification that is over is written as `null`).
+    fn serialize(&self, record: &Record) -> Result<Option<String>, GatewayError> {
+        fn some<T: Serialize>(value: Option<&T>) -> Result<Option<String>, GatewayError> {
+            value.map(to_json).transpose()
+        }
+        match record {
+            Record::Permission(id) => some(self.permissions.get(id)),
+            Record::Charge(id) => some(self.charges.get(id)),
+            Record::Verification(id) => to_json(&self.verifications.get(id)).map(Some),
+            Record::Idempotency(key) => some(self.idempotency.get(key)),
+            Record::RefundKey(key) => some(self.refund_keys.get(key)),
+            Record::FailedRegistrations(customer) => some(self.failed_registrations.get(customer)),
+        }
     }
 
     pub fn store_permission(&mut self, permission: GatewayPermission, scenario: S) {
+        self.touch(Record::Permission(permission.id.clone()));
         self.permissions.insert(
             permission.id.clone(),
             StoredPermission {
@@ -114,6 +331,7 @@ impl<S: Clone> State<S> {
     }
 
     pub fn set_permission_state(&mut self, id: &PermissionId, state: StatePermission) {
+        self.touch(Record::Permission(id.clone()));
         if let Some(stored) = self.permissions.get_mut(id) {
             stored.permission.state = state;
         }
@@ -123,6 +341,7 @@ impl<S: Clone> State<S> {
         &mut self,
         id: &PermissionId,
     ) -> Result<GatewayPermission, GatewayError> {
+        self.touch(Record::Permission(id.clone()));
         let stored = self
             .permissions
             .get_mut(id)
@@ -132,6 +351,7 @@ impl<S: Clone> State<S> {
     }
 
     pub fn count_failed_registration(&mut self, customer: &str) {
+        self.touch(Record::FailedRegistrations(customer.to_owned()));
         *self
             .failed_registrations
             .entry(customer.to_owned())
@@ -149,6 +369,7 @@ impl<S: Clone> State<S> {
     pub fn await_verification(&mut self, permission: &PermissionId) -> ChargeId {
         let id = ChargeId(self.next_id("seti"));
         self.verifications.insert(id.clone(), permission.clone());
+        self.touch(Record::Verification(id.clone()));
         id
     }
 
@@ -205,6 +426,8 @@ impl<S: Clone> State<S> {
             charge_id: id,
             outcome,
         };
+        self.touch(Record::Charge(receipt.charge_id.clone()));
+        self.touch(Record::Idempotency(request.idempotency_key.clone()));
         self.idempotency.insert(
             request.idempotency_key.clone(),
             (request.clone(), receipt.clone()),
@@ -212,7 +435,11 @@ impl<S: Clone> State<S> {
         receipt
     }
 
+    /// The charge, to change it (so it is noted as changed).
     fn stored_charge(&mut self, id: &ChargeId) -> Result<&mut StoredCharge, GatewayError> {
+        if self.charges.contains_key(id) {
+            self.touch(Record::Charge(id.clone()));
+        }
         self.charges
             .get_mut(id)
             .ok_or_else(|| GatewayError::UnknownCharge(id.clone()))
@@ -270,6 +497,7 @@ impl<S: Clone> State<S> {
         success: bool,
     ) -> Result<ChargeOutcome, GatewayError> {
         if let Some(permission) = self.verifications.remove(id) {
+            self.touch(Record::Verification(id.clone()));
             let state = if success {
                 StatePermission::Enabled
             } else {
@@ -345,6 +573,33 @@ impl<S: Clone> State<S> {
             refunded_total: charge.refunded,
             created_at: now,
         })
+    }
+
+    /// [`State::refund`] under an idempotency key: the same key replays the
+    /// first refund when charge and amount are the same, and is refused
+    /// otherwise. A refused refund is not remembered under the key.
+    pub fn refund_once(
+        &mut self,
+        id: &ChargeId,
+        amount: Money,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<Refund, GatewayError> {
+        if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY {
+            return Err(GatewayError::InvalidIdempotencyKey);
+        }
+        if let Some((charge, first_amount, refund)) = self.refund_keys.get(key) {
+            return if charge == id && *first_amount == amount {
+                Ok(refund.clone())
+            } else {
+                Err(GatewayError::IdempotencyConflict(key.to_owned()))
+            };
+        }
+        let refund = self.refund(id, amount, now)?;
+        self.touch(Record::RefundKey(key.to_owned()));
+        self.refund_keys
+            .insert(key.to_owned(), (id.clone(), amount, refund.clone()));
+        Ok(refund)
     }
 
     /// The payer disputes a succeeded charge at `now`.

@@ -658,3 +658,32 @@ fn the_gateway_is_usable_as_a_trait_object() {
     assert_eq!(json["type_gateway"], "CardDummy");
     assert_eq!(json["date_expiration"], "2028-12-31");
 }
+
+#[test]
+fn a_refund_key_refunds_once() {
+    let gateway = CardDummy::new();
+    let permission = enabled(&gateway, "4242 4242 4242 4242");
+    let charge = run(gateway.charge(
+        &request(&permission.id, 1900, Renewal, "invoice:9:attempt:1"),
+        now(),
+    ))
+    .unwrap()
+    .charge_id;
+    let first = run(gateway.refund_once(&charge, eur(1000), "refund:1", now())).unwrap();
+    // A retry after a crash gets the first refund back, not a second one.
+    let again = run(gateway.refund_once(&charge, eur(1000), "refund:1", now())).unwrap();
+    assert_eq!(first, again);
+    assert_eq!(
+        run(gateway.get_charge(&charge)).unwrap().refunded,
+        eur(1000)
+    );
+    // The same key for another amount is refused and refunds nothing.
+    assert_eq!(
+        run(gateway.refund_once(&charge, eur(900), "refund:1", now())),
+        Err(GatewayError::IdempotencyConflict("refund:1".into()))
+    );
+    // Another key: another refund, still never more than the charge.
+    assert!(run(gateway.refund_once(&charge, eur(901), "refund:2", now())).is_err());
+    let second = run(gateway.refund_once(&charge, eur(900), "refund:2", now())).unwrap();
+    assert_eq!(second.refunded_total, eur(1900));
+}

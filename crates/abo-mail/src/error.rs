@@ -16,6 +16,9 @@ pub enum MailError {
     /// A default or merchant template does not compile or render.
     #[error("e-mail template: {0}")]
     Template(String),
+    /// A merchant's request (send link, e-mail settings) is wrong: `field` names the input.
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
     #[error("invoice PDF: {0}")]
     Pdf(String),
     /// Invalid SMTP settings or addresses.

@@ -10,14 +10,19 @@
 //!   signs the link (rewritten through crylk when the segment integrates the portal), attaches
 //!   the PDF, sends over SMTP ([`Mailer`], lettre with rustls) and records the e-mail once
 //!   per job natural key; see the module for the exactly-once argument and its one window.
+//! * [`send_link`]: the merchant's "send link" action (`HostedLinkSent`); [`settings`]: the
+//!   per-segment switches and template overrides, checked before they are stored;
+//!   [`catalog`]: the catalogue import with its `[segment.emails]` part.
 //! * [`SmtpSink`]: a loopback SMTP server keeping messages in memory (the demo mailbox).
 
 pub mod attachment;
+pub mod catalog;
 pub mod deliver;
 mod error;
 mod payload;
 pub mod prepare;
 pub mod render;
+pub mod send_link;
 pub mod settings;
 pub mod sink;
 pub mod smtp;

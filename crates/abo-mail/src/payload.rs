@@ -1,5 +1,6 @@
 //! The payload of an `Email` outbox job (contract: /work/notes/contracts.md "E-mail types").
 
+use abo_links::Purpose;
 use serde_json::Value;
 
 use crate::error::MailError;
@@ -22,6 +23,12 @@ pub struct EmailJob {
     pub amount_total: Option<i64>,
     pub currency: Option<String>,
     pub date_payment_scheduled_us: Option<i64>,
+    /// `HostedLinkSent`: the hosted page the e-mail links to (`LinkKind`, see
+    /// [`crate::send_link::kind_name`]), about `IdOffer` when it subscribes to an offer.
+    pub link_kind: Option<Purpose>,
+    pub offer_id: Option<i64>,
+    /// `HostedLinkSent`: the merchant's own words, printed above the button.
+    pub message: Option<String>,
 }
 
 impl EmailJob {
@@ -60,15 +67,41 @@ impl EmailJob {
             amount_total: int("AmountTotal"),
             currency: text("Currency"),
             date_payment_scheduled_us: int("DatePaymentScheduledUs"),
+            link_kind: match v["LinkKind"].as_str() {
+                Some(name) => Some(
+                    crate::send_link::parse_kind(name)
+                        .ok_or_else(|| MailError::Payload(format!("unknown LinkKind {name}")))?,
+                ),
+                None => None,
+            },
+            offer_id: int("IdOffer"),
+            message: text("Message").filter(|t| !t.trim().is_empty()),
         };
         let missing = match kind.subject() {
             Subject::Invoice => job.invoice_id.is_none().then_some("IdInvoice"),
             Subject::Subscription => job.subscription_id.is_none().then_some("IdSubscription"),
             Subject::PaymentMethod => job.permission_id.is_none().then_some("IdPermission"),
+            Subject::Customer => job.link_kind.is_none().then_some("LinkKind"),
         };
         match missing {
             Some(field) => Err(MailError::Payload(format!("{name} needs {field}"))),
             None => Ok(job),
+        }
+    }
+
+    /// The hosted page the e-mail's button opens and the id it targets.
+    pub fn link(&self) -> (Purpose, Option<i64>) {
+        match (self.kind, self.link_kind) {
+            (crate::EmailType::HostedLinkSent, Some(purpose)) => (
+                purpose,
+                crate::send_link::target_of(
+                    purpose,
+                    self.subscription_id,
+                    self.invoice_id,
+                    self.offer_id,
+                ),
+            ),
+            (kind, _) => kind.link(self.invoice_id, self.subscription_id),
         }
     }
 }

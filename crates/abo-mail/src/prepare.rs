@@ -58,7 +58,9 @@ pub async fn prepare(
         Some(segment.locale.as_str()),
         Some(business.default_language.as_str()),
     ]);
-    if !emails::is_enabled(conn, business_id, segment.id, job.kind.name()).await? {
+    if job.kind.is_automatic()
+        && !emails::is_enabled(conn, business_id, segment.id, job.kind.name()).await?
+    {
         return Ok(Prepared::Disabled { language: locale });
     }
     let Some(recipient) = job
@@ -82,6 +84,10 @@ pub async fn prepare(
         customer_reference: customer.reference.clone(),
         reason: job.reason.clone(),
         days_before: job.days_before,
+        link_kind: job
+            .link_kind
+            .map(|k| crate::send_link::kind_name(k).to_owned()),
+        message: job.message.clone(),
         ..Context::default()
     };
     let mut document = None;
@@ -157,7 +163,17 @@ pub async fn prepare(
             .and_then(|d| d.parse::<jiff::civil::Date>().ok())
             .map(|d| abo_pdf::format_month_year(d, locale));
     }
-    let (purpose, target) = job.kind.link(job.invoice_id, job.subscription_id);
+    if let Some(offer_id) = job.offer_id {
+        let offer = abo_store::offers::get(conn, business_id, offer_id).await?;
+        if offer.segment_id != customer.segment_id {
+            return Err(MailError::Data(format!(
+                "offer {offer_id} is not in customer {}'s segment",
+                customer.id
+            )));
+        }
+        ctx.offer_name = Some(offer.name.clone());
+    }
+    let (purpose, target) = job.link();
     let link = abo_service::links::customer_link(
         conn,
         base_url,

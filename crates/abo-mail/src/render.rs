@@ -75,6 +75,16 @@ pub struct Context {
     pub card_expiration: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub days_before: Option<i64>,
+    /// `HostedLinkSent`: which hosted page the link opens (`SubscribeCustom`,
+    /// `PaymentMethod`, `Charge`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub link_kind: Option<String>,
+    /// `HostedLinkSent`: the offer the link subscribes to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offer_name: Option<String>,
+    /// `HostedLinkSent`: the merchant's own words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
 }
 
 /// A rendered e-mail, ready to be put in a MIME message.

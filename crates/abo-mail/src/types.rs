@@ -40,6 +40,11 @@ pub enum EmailType {
     CardExpired,
     /// The payment method no longer works (refused, revoked mandate).
     PaymentMethodDefective,
+    /// A hosted link the merchant sends on request (back office "send link", admin API, CLI):
+    /// a custom offer prepared by sales, the payment-method page, an invoice to pay... The
+    /// payload's `LinkKind` says which. Not one of [`EmailType::ALL`]: it is sent because
+    /// someone asked, so no segment switch applies.
+    HostedLinkSent,
 }
 
 /// What an e-mail type is about: the payload id it needs.
@@ -51,9 +56,12 @@ pub enum Subject {
     Subscription,
     /// `IdPermission` (a stored card or mandate).
     PaymentMethod,
+    /// Only `IdCustomer` (and the link the payload names).
+    Customer,
 }
 
 impl EmailType {
+    /// The automatic types: sent on events, each switched on or off per segment.
     pub const ALL: [EmailType; 17] = [
         EmailType::InvoiceNewPaymentAuto,
         EmailType::DirectDebitNotice,
@@ -73,6 +81,14 @@ impl EmailType {
         EmailType::CardExpired,
         EmailType::PaymentMethodDefective,
     ];
+
+    /// The types sent on request only (never switched off).
+    pub const ON_REQUEST: [EmailType; 1] = [EmailType::HostedLinkSent];
+
+    /// Whether a segment switch decides if this type is sent.
+    pub const fn is_automatic(self) -> bool {
+        !matches!(self, EmailType::HostedLinkSent)
+    }
 
     /// The name in outbox payloads, settings and template files.
     pub const fn name(self) -> &'static str {
@@ -96,6 +112,7 @@ impl EmailType {
             EmailType::CardExpiresSoon => "CardExpiresSoon",
             EmailType::CardExpired => "CardExpired",
             EmailType::PaymentMethodDefective => "PaymentMethodDefective",
+            EmailType::HostedLinkSent => "HostedLinkSent",
         }
     }
 
@@ -103,13 +120,16 @@ impl EmailType {
     ///
     /// ```
     /// use abo_mail::EmailType;
-    /// for t in EmailType::ALL {
+    /// for t in EmailType::ALL.into_iter().chain(EmailType::ON_REQUEST) {
     ///     assert_eq!(EmailType::parse(t.name()), Some(t));
     /// }
     /// assert_eq!(EmailType::parse("Nope"), None);
     /// ```
     pub fn parse(name: &str) -> Option<EmailType> {
-        EmailType::ALL.into_iter().find(|t| t.name() == name)
+        EmailType::ALL
+            .into_iter()
+            .chain(EmailType::ON_REQUEST)
+            .find(|t| t.name() == name)
     }
 
     pub const fn subject(self) -> Subject {
@@ -131,6 +151,7 @@ impl EmailType {
             EmailType::CardExpiresSoon
             | EmailType::CardExpired
             | EmailType::PaymentMethodDefective => Subject::PaymentMethod,
+            EmailType::HostedLinkSent => Subject::Customer,
         }
     }
 
@@ -174,6 +195,8 @@ impl EmailType {
             EmailType::CardExpiresSoon
             | EmailType::CardExpired
             | EmailType::PaymentMethodDefective => (Purpose::PaymentMethod, None),
+            // The payload's `LinkKind` decides (`EmailJob::link`); the portal home otherwise.
+            EmailType::HostedLinkSent => (Purpose::Home, None),
         }
     }
 }

@@ -184,6 +184,18 @@ pub async fn subscription(
     .await
 }
 
+/// `SubscriptionUpdated`: the subscription changed in a way no dedicated
+/// event tells (a suspension requested for the term, a scheduled termination
+/// withdrawn), so that a merchant mirroring `StateSubscription` sees it now
+/// rather than at the term.
+pub async fn subscription_updated(
+    conn: &mut AnyConnection,
+    s: &Subscription,
+    now_us: i64,
+) -> Result<bool> {
+    subscription(conn, "SubscriptionUpdated", s, now_us).await
+}
+
 /// A termination: `SubscriptionTerminated` when it ended now, else
 /// `SubscriptionTerminatedAtRenewal` (it ends at its term, when the renewal
 /// emits `SubscriptionTerminated`).

@@ -80,14 +80,26 @@ pub async fn renew(
     now_us: i64,
 ) -> Result<Option<RenewalOutcome>> {
     let mut tx = store.begin().await?;
-    if !subscriptions::lock_for_renewal(&mut tx, business_id, id, period_index, state, now_us)
-        .await?
-    {
-        return Ok(None);
-    }
-    let outcome = renew_in(&mut tx, business_id, id, now_us).await?;
+    let outcome = renew_expected(&mut tx, business_id, id, period_index, state, now_us).await?;
     tx.commit().await?;
     Ok(outcome)
+}
+
+/// [`renew`] inside the caller's transaction (the engine renews a batch of
+/// subscriptions in one): takes the subscription at the expected
+/// `(period_index, state)`, then renews it.
+pub async fn renew_expected(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    id: i64,
+    period_index: i64,
+    state: &str,
+    now_us: i64,
+) -> Result<Option<RenewalOutcome>> {
+    if !subscriptions::lock_for_renewal(conn, business_id, id, period_index, state, now_us).await? {
+        return Ok(None);
+    }
+    renew_in(conn, business_id, id, now_us).await
 }
 
 /// The renewal of subscription `id`, inside the caller's transaction.

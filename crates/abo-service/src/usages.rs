@@ -29,6 +29,7 @@ use crate::error::{Result, ServiceError};
 use abo_core::FeatureType;
 use abo_store::usages::{self as store_usages, NewUsageEvent, StartedFilter, StartedUsage};
 use abo_store::{AnyConnection, Page, PageRequest, Store, features};
+use std::collections::HashMap;
 
 mod increase;
 
@@ -433,13 +434,46 @@ async fn apply_batch(
 ) -> std::result::Result<(), BatchFailure> {
     let before = |e: ServiceError| BatchFailure::BeforeCommit(e);
     let mut tx = store.begin().await.map_err(|e| before(e.into()))?;
-    for job in jobs {
+    // Most writes of a batch are resolved up front, a query per feature
+    // rather than per write (see `resolve_batch`).
+    let mut resolved = resolve_batch(&mut tx, jobs).await.map_err(before)?;
+    // Keyless writes log their events together, just before the commit.
+    let mut events = Vec::new();
+    let mut answers: Vec<Option<Result<Usage>>> = (0..jobs.len()).map(|_| None).collect();
+    // The state of each usage this batch changed, as its last write left it:
+    // what a later write of the batch to the same usage starts from (exactly
+    // what resolving it again inside this transaction would read).
+    let mut latest: HashMap<(i64, i64), Usage> = HashMap::new();
+    add_increments(
+        &mut tx,
+        jobs,
+        &mut resolved,
+        &mut answers,
+        &mut latest,
+        &mut events,
+    )
+    .await
+    .map_err(before)?;
+    for (i, (job, pre)) in jobs.iter().zip(resolved.iter_mut()).enumerate() {
+        if answers[i].is_some() {
+            continue;
+        }
         let (business_id, write) = (job.business_id, &job.write);
+        let pre = pre
+            .take()
+            .map(|u| match latest.get(&(u.subscription_id, u.feature_id)) {
+                Some(changed) => changed.clone(),
+                None => u,
+            });
         // Resolving only reads: its refusals need no undo.
-        let usage = match resolve_write(&mut tx, business_id, write).await {
+        let resolution = match pre {
+            Some(usage) => check_change(&usage, write).map(|()| usage),
+            None => resolve_write(&mut tx, business_id, write).await,
+        };
+        let usage = match resolution {
             Ok(usage) => usage,
             Err(e) if is_refusal(&e) => {
-                results.push(Err(e));
+                answers[i] = Some(Err(e));
                 continue;
             }
             Err(e) => return Err(before(e)),
@@ -456,15 +490,19 @@ async fn apply_batch(
                 .await
                 .map_err(before)?;
         }
-        match change_write(&mut tx, business_id, write, usage, job.now_us).await {
-            Ok(usage) => results.push(Ok(usage)),
+        let deferred = Some(&mut events);
+        match change_write(&mut tx, business_id, write, usage, job.now_us, deferred).await {
+            Ok(usage) => {
+                latest.insert((usage.subscription_id, usage.feature_id), usage.clone());
+                answers[i] = Some(Ok(usage));
+            }
             Err(e) if is_refusal(&e) && (guarded || write.idempotency_key.is_none()) => {
                 if guarded {
                     savepoint(&mut tx, "ROLLBACK TO SAVEPOINT usage_write")
                         .await
                         .map_err(before)?;
                 }
-                results.push(Err(e));
+                answers[i] = Some(Err(e));
             }
             // Anything else may have left part of this write behind: give up
             // the batch (nothing is committed) and redo it write by write.
@@ -476,10 +514,166 @@ async fn apply_batch(
                 .map_err(before)?;
         }
     }
+    store_usages::record_events(&mut tx, &events)
+        .await
+        .map_err(|e| before(e.into()))?;
     tx.commit()
         .await
         .map_err(|e| BatchFailure::Commit(e.into()))?;
+    for answer in answers {
+        results.push(
+            answer.unwrap_or_else(|| {
+                Err(ServiceError::Internal("usage write left unanswered".into()))
+            }),
+        );
+    }
     Ok(())
+}
+
+/// A business's plain increments in a batch: (subscription, feature) -> the
+/// total increment and the batch indexes of its writes, in order.
+type IncrementPlan = HashMap<(i64, i64), (i64, Vec<usize>)>;
+
+/// Applies, in one statement per business, the batch's plain increments:
+/// keyless positive `Increment`s of Consumption features resolved up front
+/// (nothing to refuse but a counter already below zero, nothing to charge).
+/// They are taken as the batch's first writes: the writes of one batch are
+/// concurrent (none is acknowledged before the commit), so any order of them
+/// is one a client could have seen. Each is answered with the counter as it
+/// leaves it, in batch order; `latest` gets the state after the last. A pair
+/// whose counter would go below zero is left unchanged and unanswered, for
+/// the write-by-write path to refuse exactly.
+async fn add_increments(
+    conn: &mut AnyConnection,
+    jobs: &[WriterJob],
+    resolved: &mut [Option<Usage>],
+    answers: &mut [Option<Result<Usage>>],
+    latest: &mut HashMap<(i64, i64), Usage>,
+    events: &mut Vec<(NewUsageEvent, i64)>,
+) -> Result<()> {
+    let mut plan: HashMap<i64, IncrementPlan> = HashMap::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let Some(usage) = &resolved[i] else { continue };
+        let UsageChange::Increment(d) = job.write.change else {
+            continue;
+        };
+        if d <= 0
+            || job.write.idempotency_key.is_some()
+            || usage.feature_type != FeatureType::Consumption
+        {
+            continue;
+        }
+        let entry = plan
+            .entry(job.business_id)
+            .or_default()
+            .entry((usage.subscription_id, usage.feature_id))
+            .or_insert((0, Vec::new()));
+        let Some(total) = entry.0.checked_add(d) else {
+            // An absurd sum: leave this write to the one-by-one path.
+            continue;
+        };
+        entry.0 = total;
+        entry.1.push(i);
+    }
+    for (business_id, pairs) in plan {
+        let list: Vec<(i64, i64, i64)> = pairs
+            .iter()
+            .map(|(&(sub, feat), &(total, _))| (sub, feat, total))
+            .collect();
+        let applied = store_usages::apply_increments(conn, business_id, &list).await?;
+        for (sub, feat, last) in applied {
+            let Some((total, members)) = pairs.get(&(sub, feat)) else {
+                return Err(ServiceError::Internal(
+                    "an increment changed a usage it was not given".into(),
+                ));
+            };
+            let mut now = last - total;
+            let mut usage = None;
+            for &i in members {
+                let job = &jobs[i];
+                let (UsageChange::Increment(d), Some(mut u)) =
+                    (job.write.change, resolved[i].take())
+                else {
+                    continue;
+                };
+                now += d;
+                if u.quantity_current.is_some() {
+                    u.quantity_current = Some(now);
+                }
+                events.push((
+                    NewUsageEvent {
+                        business_id,
+                        subscription_id: sub,
+                        feature_id: feat,
+                        increment: Some(d),
+                        quantity: None,
+                        date_stamp_us: job.write.date_stamp_us.unwrap_or(job.now_us),
+                        idempotency_key: None,
+                    },
+                    job.now_us,
+                ));
+                answers[i] = Some(Ok(u.clone()));
+                usage = Some(u);
+            }
+            if let Some(u) = usage {
+                latest.insert((sub, feat), u);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Resolves the writes of a batch that name a customer by reference (and no
+/// subscription) with one query per (business, feature), instead of one per
+/// write. `Some(usage)` for each write resolved so; `None` where the write is
+/// left to [`resolve_write`]: other shapes, and every write this found no
+/// usage for or refused (so that the refusal comes from the one place that
+/// words it, on the rare path).
+async fn resolve_batch(conn: &mut AnyConnection, jobs: &[WriterJob]) -> Result<Vec<Option<Usage>>> {
+    let mut out: Vec<Option<Usage>> = vec![None; jobs.len()];
+    // (business, feature) -> the jobs naming a customer by reference.
+    let mut groups: HashMap<(i64, &str), Vec<usize>> = HashMap::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let w = &job.write;
+        if w.subscription_id.is_none()
+            && let Some(customer) = w.customer_reference.as_deref()
+            && !customer.trim().is_empty()
+        {
+            groups
+                .entry((job.business_id, w.feature_reference.as_str()))
+                .or_default()
+                .push(i);
+        }
+    }
+    for ((business_id, feature), members) in groups {
+        let mut references: Vec<&str> = members
+            .iter()
+            .filter_map(|&i| jobs[i].write.customer_reference.as_deref())
+            .collect();
+        references.sort_unstable();
+        references.dedup();
+        let rows =
+            store_usages::list_started_for_customers(conn, business_id, feature, &references)
+                .await?;
+        let mut by_customer: HashMap<String, Vec<StartedUsage>> = HashMap::new();
+        for row in rows {
+            by_customer
+                .entry(row.customer_reference.clone())
+                .or_default()
+                .push(row);
+        }
+        let mut targets: HashMap<&str, Option<Usage>> = HashMap::new();
+        for reference in references {
+            let rows = by_customer.remove(reference).unwrap_or_default();
+            let target = pick_target(rows, Some(reference)).ok().flatten();
+            targets.insert(reference, target);
+        }
+        for i in members {
+            let reference = jobs[i].write.customer_reference.as_deref().unwrap_or("");
+            out[i] = targets.get(reference).cloned().flatten();
+        }
+    }
+    Ok(out)
 }
 
 /// A use-case refusal (an answer for the caller), as opposed to a database
@@ -534,7 +728,7 @@ pub async fn apply_write(
     now_us: i64,
 ) -> Result<Usage> {
     let usage = resolve_write(conn, business_id, write).await?;
-    change_write(conn, business_id, write, usage, now_us).await
+    change_write(conn, business_id, write, usage, now_us, None).await
 }
 
 /// The usage a write targets, as it stands. Reads only: every refusal it
@@ -555,30 +749,36 @@ async fn resolve_write(
         },
     )
     .await?;
-    let rows = one_customer(rows, write.customer_reference.as_deref())?;
-    // Rows come oldest subscription first: that is the deterministic pick.
-    let Some(target) = rows.first() else {
+    let Some(usage) = pick_target(rows, write.customer_reference.as_deref())? else {
         return Err(none_matching(conn, business_id, write).await);
     };
-    let usage = Usage::from_started(target)?;
+    check_change(&usage, write)?;
+    Ok(usage)
+}
+
+/// The usage a write lands on among the started rows matching it (one
+/// customer's, see [`one_customer`]): the oldest subscription's, as rows come
+/// oldest first. `None` when nothing matches.
+fn pick_target(rows: Vec<StartedUsage>, customer_reference: Option<&str>) -> Result<Option<Usage>> {
+    let rows = one_customer(rows, customer_reference)?;
+    rows.first().map(Usage::from_started).transpose()
+}
+
+/// Refuses a change that does not fit the feature's type.
+fn check_change(usage: &Usage, write: &UsageWrite) -> Result<()> {
     let kind = usage.feature_type;
     match (kind, write.change) {
-        (FeatureType::OnOff, UsageChange::Enabled(_)) => {}
-        (FeatureType::OnOff, _) => {
-            return Err(ServiceError::invalid(format!(
-                "feature '{}' is OnOff: send IsEnabled, not Increment or QuantityCurrent",
-                write.feature_reference
-            )));
-        }
-        (_, UsageChange::Enabled(_)) => {
-            return Err(ServiceError::invalid(format!(
-                "feature '{}' is a {kind}: send Increment or QuantityCurrent, not IsEnabled",
-                write.feature_reference
-            )));
-        }
-        _ => {}
+        (FeatureType::OnOff, UsageChange::Enabled(_)) => Ok(()),
+        (FeatureType::OnOff, _) => Err(ServiceError::invalid(format!(
+            "feature '{}' is OnOff: send IsEnabled, not Increment or QuantityCurrent",
+            write.feature_reference
+        ))),
+        (_, UsageChange::Enabled(_)) => Err(ServiceError::invalid(format!(
+            "feature '{}' is a {kind}: send Increment or QuantityCurrent, not IsEnabled",
+            write.feature_reference
+        ))),
+        _ => Ok(()),
     }
-    Ok(usage)
 }
 
 /// Logs the write as a usage event and applies it to the resolved `usage`.
@@ -589,12 +789,17 @@ async fn resolve_write(
 /// duplicate key means a retry that must not apply; a refusal after it
 /// leaves the event behind for the caller's transaction (or savepoint) to
 /// roll back.
+///
+/// With `deferred`, a keyless write's event is handed back there (with its
+/// `now`) for the caller to log later in the same transaction
+/// ([`store_usages::record_events`], one statement for a whole batch).
 async fn change_write(
     conn: &mut AnyConnection,
     business_id: i64,
     write: &UsageWrite,
     mut usage: Usage,
     now_us: i64,
+    deferred: Option<&mut Vec<(NewUsageEvent, i64)>>,
 ) -> Result<Usage> {
     let (increment, quantity) = match write.change {
         UsageChange::Increment(d) => (Some(d), None),
@@ -613,7 +818,12 @@ async fn change_write(
     if write.idempotency_key.is_none() {
         let moved = apply_change(conn, business_id, write, &mut usage).await?;
         charge(conn, business_id, write, &usage, moved, now_us).await?;
-        store_usages::record_event(conn, &event, now_us).await?;
+        match deferred {
+            Some(events) => events.push((event, now_us)),
+            None => {
+                store_usages::record_event(conn, &event, now_us).await?;
+            }
+        }
         return Ok(usage);
     }
     if store_usages::record_event(conn, &event, now_us)

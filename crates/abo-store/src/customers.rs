@@ -564,3 +564,66 @@ pub async fn erasure_blockers(
         live_subscriptions,
     })
 }
+
+// ---------------------------------------------------------------------------------------------
+// The customer with its segment in one query (the hot `GET /v1/Customer`).
+
+/// The segment columns of [`find_all_by_reference_with_segment`], each aliased `g_<column>`
+/// so that they cannot collide with the customer's.
+const SEGMENT_COLUMNS: &str = "g.id AS g_id, g.business_id AS g_business_id, \
+     g.reference AS g_reference, g.name AS g_name, g.currency AS g_currency, \
+     g.time_zone AS g_time_zone, g.locale AS g_locale, g.is_default AS g_is_default, \
+     g.url_integrated_form AS g_url_integrated_form, \
+     g.url_integrated_portal AS g_url_integrated_portal, \
+     g.block_renewal_without_payment_method AS g_block_renewal_without_payment_method, \
+     g.upgrade_at_renewal AS g_upgrade_at_renewal, g.invoice_prefix AS g_invoice_prefix, \
+     g.credit_note_prefix AS g_credit_note_prefix, \
+     g.next_invoice_number AS g_next_invoice_number, \
+     g.next_credit_note_number AS g_next_credit_note_number, \
+     g.created_at_us AS g_created_at_us, g.updated_at_us AS g_updated_at_us";
+
+fn segment_from_row(r: &AnyRow) -> sqlx::Result<crate::segments::Segment> {
+    Ok(crate::segments::Segment {
+        id: r.i("g_id")?,
+        business_id: r.i("g_business_id")?,
+        reference: r.s("g_reference")?,
+        name: r.s("g_name")?,
+        currency: r.s("g_currency")?,
+        time_zone: r.s("g_time_zone")?,
+        locale: r.s("g_locale")?,
+        is_default: r.b("g_is_default")?,
+        url_integrated_form: r.os("g_url_integrated_form")?,
+        url_integrated_portal: r.os("g_url_integrated_portal")?,
+        block_renewal_without_payment_method: r.b("g_block_renewal_without_payment_method")?,
+        upgrade_at_renewal: r.b("g_upgrade_at_renewal")?,
+        invoice_prefix: r.s("g_invoice_prefix")?,
+        credit_note_prefix: r.s("g_credit_note_prefix")?,
+        next_invoice_number: r.i("g_next_invoice_number")?,
+        next_credit_note_number: r.i("g_next_credit_note_number")?,
+        created_at_us: r.i("g_created_at_us")?,
+        updated_at_us: r.i("g_updated_at_us")?,
+    })
+}
+
+/// [`find_all_by_reference`] with each customer's segment, in one query.
+pub async fn find_all_by_reference_with_segment(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    reference: &str,
+) -> Result<Vec<(Customer, crate::segments::Segment)>> {
+    // The same index path as `find_all_by_reference` (one probe per segment of the business).
+    let sql = format!(
+        "SELECT c.*, {SEGMENT_COLUMNS} FROM customers c JOIN segments g ON g.id = c.segment_id \
+         WHERE +c.business_id = $1 AND c.reference = $2 AND g.business_id = $1 \
+         AND c.segment_id IN (SELECT id FROM segments WHERE business_id = $1) ORDER BY c.id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(business_id)
+        .bind(reference)
+        .fetch_all(&mut *conn)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| Ok((from_row(r)?, segment_from_row(r)?)))
+        .collect::<sqlx::Result<_>>()?)
+}

@@ -452,3 +452,46 @@ pub async fn list_for_subscription(
     }
     Ok(Page { items, total })
 }
+
+// ---------------------------------------------------------------------------------------------
+// Added for credit notes (cancel and refund, `abo_service::billing::credit`).
+
+/// Lock the invoice's row until the end of the caller's transaction, so that use cases that
+/// credit it (cancel, refunds) run one after the other: a no-op UPDATE takes the row lock on
+/// Postgres; on SQLite the write transaction (`BEGIN IMMEDIATE`) already serialises writers.
+pub async fn lock(conn: &mut AnyConnection, business_id: i64, id: i64) -> Result<Invoice> {
+    let done = sqlx::query(
+        "UPDATE invoices SET updated_at_us = updated_at_us WHERE business_id = $1 AND id = $2",
+    )
+    .bind(business_id)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound("invoice"));
+    }
+    get(conn, business_id, id).await
+}
+
+/// The credit notes (drafts included) that credit `invoice_id`, oldest first, with their lines.
+pub async fn list_credit_notes(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    invoice_id: i64,
+) -> Result<Vec<Invoice>> {
+    let rows = sqlx::query(
+        "SELECT * FROM invoices WHERE business_id = $1 AND credited_invoice_id = $2 \
+         AND is_credit_note ORDER BY id",
+    )
+    .bind(business_id)
+    .bind(invoice_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let mut note = from_row(r)?;
+        note.lines = lines(conn, note.id).await?;
+        items.push(note);
+    }
+    Ok(items)
+}

@@ -323,3 +323,105 @@ pub async fn next_run_at(
     let row = query.fetch_one(&mut *conn).await?;
     Ok(row.oi("t")?)
 }
+
+/// Retire the not-yet-done jobs of `kind` whose natural key starts with `key_prefix` (e.g. the
+/// pending collection attempts of a cancelled invoice): they are marked done with `last_error`
+/// saying why, so no worker runs them. Returns how many were retired. A job a worker holds right
+/// now still finishes; its handler must re-check the state it acts on.
+pub async fn retire_pending(
+    conn: &mut AnyConnection,
+    kind: &str,
+    key_prefix: &str,
+    why: &str,
+    now_us: i64,
+) -> Result<u64> {
+    let done = sqlx::query(
+        "UPDATE jobs SET done_at_us = $1, last_error = $2 WHERE kind = $3 \
+         AND done_at_us IS NULL AND natural_key LIKE $4 ESCAPE '\\'",
+    )
+    .bind(now_us)
+    .bind(why)
+    .bind(kind)
+    .bind(format!(
+        "{}%",
+        key_prefix.replace('%', "\\%").replace('_', "\\_")
+    ))
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+// Added for the engine's batches (`abo-engine`): many jobs written or completed in one statement,
+// inside the transaction of the batch that caused (or carried out) them.
+
+/// Rows per multi-row statement: well under SQLite's and Postgres's bind-parameter limits.
+const MANY_CHUNK: usize = 500;
+
+/// [`enqueue`] for many jobs, with multi-row inserts. Returns how many were inserted (jobs
+/// whose natural key already exists are skipped, as with [`enqueue`]).
+pub async fn enqueue_many(conn: &mut AnyConnection, new: &[NewJob], now_us: i64) -> Result<u64> {
+    let mut inserted = 0;
+    for chunk in new.chunks(MANY_CHUNK) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| {
+                let p = i * 6;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, $1)",
+                    p + 2,
+                    p + 3,
+                    p + 4,
+                    p + 5,
+                    p + 6,
+                    p + 7
+                )
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO jobs (business_id, kind, payload, run_at_us, max_attempts, natural_key, \
+             created_at_us) VALUES {} ON CONFLICT DO NOTHING",
+            values.join(", ")
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
+        for job in chunk {
+            query = query
+                .bind(job.business_id)
+                .bind(&job.kind)
+                .bind(&job.payload)
+                .bind(job.run_at_us)
+                .bind(job.max_attempts.max(1))
+                .bind(job.natural_key.as_deref());
+        }
+        inserted += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
+/// [`complete`] for many jobs held by `worker_id`. Returns how many were completed (a job whose
+/// lease was lost is left alone).
+pub async fn complete_many(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    worker_id: &str,
+    now_us: i64,
+) -> Result<u64> {
+    let mut done = 0;
+    for chunk in ids.chunks(MANY_CHUNK) {
+        let sql = format!(
+            "UPDATE jobs SET done_at_us = $1, locked_by = NULL, locked_until_us = NULL \
+             WHERE locked_by = $2 AND done_at_us IS NULL AND id IN ({})",
+            (0..chunk.len())
+                .map(|i| format!("${}", i + 3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_us)
+            .bind(worker_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        done += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(done)
+}

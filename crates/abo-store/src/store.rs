@@ -92,6 +92,10 @@ impl Store {
                     pool_options =
                         pool_options.max_connections(options.max_connections.unwrap_or(8));
                 }
+                // A connection to a local file cannot be cut like a network one: pinging it
+                // on every acquire (sqlx's default) only adds a round trip to its worker
+                // thread to every request.
+                pool_options = pool_options.test_before_acquire(false);
                 pool_options = pool_options.after_connect(|conn, _meta| {
                     Box::pin(async move {
                         // WAL + synchronous=NORMAL: committed data survives a process crash

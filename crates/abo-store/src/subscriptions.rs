@@ -174,7 +174,7 @@ pub struct SubscriptionFilter {
     pub state: Option<String>,
 }
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Subscription> {
+pub(crate) fn from_row(r: &AnyRow) -> sqlx::Result<Subscription> {
     Ok(Subscription {
         id: r.i("id")?,
         business_id: r.i("business_id")?,

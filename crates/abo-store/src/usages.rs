@@ -354,6 +354,10 @@ pub async fn list_started(
         query = query.bind(v);
     }
     let rows = query.fetch_all(&mut *conn).await?;
+    started_from_rows(&rows)
+}
+
+fn started_from_rows(rows: &[AnyRow]) -> Result<Vec<StartedUsage>> {
     Ok(rows
         .iter()
         .map(|r| {
@@ -372,6 +376,162 @@ pub async fn list_started(
             })
         })
         .collect::<sqlx::Result<_>>()?)
+}
+
+/// The started usages of one feature for several customers given by reference, in one query:
+/// what the group-commit writer resolves a batch of writes with. Rows are ordered as
+/// [`list_started`] orders them (by customer, then oldest subscription first); the caller groups
+/// them by `customer_reference`. An empty `customer_references` matches nothing.
+pub async fn list_started_for_customers(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    feature_reference: &str,
+    customer_references: &[&str],
+) -> Result<Vec<StartedUsage>> {
+    if customer_references.is_empty() {
+        return Ok(Vec::new());
+    }
+    // The same join as `list_started` with a customer reference (see there for the join order
+    // and the `+c.business_id`): one index probe per (segment, reference).
+    let mut sql = String::from(
+        "SELECT sf.*, f.reference AS feature_reference, f.type_feature AS type_feature, \
+         s.customer_id AS customer_id, s.state AS state, s.segment_id AS segment_id, \
+         s.date_start_us AS date_start_us, s.date_period_start_us AS date_period_start_us, \
+         s.date_period_end_us AS date_period_end_us, c.reference AS customer_reference, \
+         g.reference AS segment_reference, g.is_default AS segment_is_default \
+         FROM customers c CROSS JOIN subscriptions s \
+         JOIN segments g ON g.id = s.segment_id \
+         JOIN subscription_features sf ON sf.subscription_id = s.id \
+         JOIN features f ON f.id = sf.feature_id \
+         WHERE s.customer_id = c.id AND s.business_id = $1 AND +c.business_id = $1 \
+         AND sf.business_id = $1 AND s.state LIKE 'Active%' AND f.reference = $2 \
+         AND c.segment_id IN (SELECT id FROM segments WHERE business_id = $1) \
+         AND c.reference IN (",
+    );
+    for i in 0..customer_references.len() {
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!("${}", i + 3));
+    }
+    sql.push_str(
+        ") ORDER BY s.customer_id, COALESCE(s.date_start_us, s.created_at_us), s.id, \
+         sf.position, sf.id",
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(business_id)
+        .bind(feature_reference.to_owned());
+    for r in customer_references {
+        query = query.bind((*r).to_owned());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    started_from_rows(&rows)
+}
+
+/// Most (subscription, feature) pairs [`apply_increments`] changes in one statement.
+const INCREMENTS_PER_UPDATE: usize = 256;
+
+/// [`apply_increment_non_negative`] for many subscription features at once, in one statement
+/// per [`INCREMENTS_PER_UPDATE`]: adds each `(subscription_id, feature_id, increment)` (pairs
+/// distinct) to its counter, a NULL counter starting from 0. Returns the new
+/// `(subscription_id, feature_id, quantity_current)` of every row changed; a pair missing from
+/// the answer was left unchanged, because it does not exist (or is another business's) or
+/// because its counter would have gone below zero.
+pub async fn apply_increments(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    increments: &[(i64, i64, i64)],
+) -> Result<Vec<(i64, i64, i64)>> {
+    let mut out = Vec::with_capacity(increments.len());
+    for chunk in increments.chunks(INCREMENTS_PER_UPDATE) {
+        // Each row's increment comes from the list by its key; the same guard as the
+        // single-row statement keeps every counter from going below zero.
+        let mut sql = String::from("WITH d (sub, feat, inc) AS (VALUES ");
+        for i in 0..chunk.len() {
+            let n = i * 3;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("(${}, ${}, ${})", n + 2, n + 3, n + 4));
+        }
+        sql.push_str(
+            ") UPDATE subscription_features \
+             SET quantity_current = COALESCE(quantity_current, 0) + (SELECT d.inc FROM d \
+             WHERE d.sub = subscription_features.subscription_id \
+             AND d.feat = subscription_features.feature_id) \
+             WHERE business_id = $1 AND (subscription_id, feature_id) IN (SELECT sub, feat FROM d) \
+             AND COALESCE(quantity_current, 0) + (SELECT d.inc FROM d \
+             WHERE d.sub = subscription_features.subscription_id \
+             AND d.feat = subscription_features.feature_id) >= 0 \
+             RETURNING subscription_id, feature_id, quantity_current",
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for &(sub, feat, inc) in chunk {
+            query = query.bind(sub).bind(feat).bind(inc);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push((
+                row.i("subscription_id")?,
+                row.i("feature_id")?,
+                row.i("quantity_current")?,
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Most rows [`record_events`] puts in one `INSERT` (8 parameters each: well under SQLite's and
+/// PostgreSQL's parameter limits).
+const EVENTS_PER_INSERT: usize = 256;
+
+/// Logs keyless usage events, each with its own creation time (`(event, now_us)`), in as few
+/// statements as possible (one multi-row `INSERT` per [`EVENTS_PER_INSERT`]). Events carrying
+/// an idempotency key must go through [`record_event`], which tells a duplicate key.
+pub async fn record_events(
+    conn: &mut AnyConnection,
+    events: &[(NewUsageEvent, i64)],
+) -> Result<()> {
+    if let Some((keyed, _)) = events.iter().find(|(e, _)| e.idempotency_key.is_some()) {
+        return Err(crate::StoreError::Invalid(format!(
+            "record_events takes keyless events only (key '{}')",
+            keyed.idempotency_key.as_deref().unwrap_or_default()
+        )));
+    }
+    for chunk in events.chunks(EVENTS_PER_INSERT) {
+        let mut sql = String::from(
+            "INSERT INTO usage_events (business_id, subscription_id, feature_id, increment, \
+             quantity, date_stamp_us, idempotency_key, created_at_us) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let n = i * 7;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, NULL, ${})",
+                n + 1,
+                n + 2,
+                n + 3,
+                n + 4,
+                n + 5,
+                n + 6,
+                n + 7
+            ));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (e, now_us) in chunk {
+            query = query
+                .bind(e.business_id)
+                .bind(e.subscription_id)
+                .bind(e.feature_id)
+                .bind(e.increment)
+                .bind(e.quantity)
+                .bind(e.date_stamp_us)
+                .bind(*now_us);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// [`apply_increment`] that refuses to take the counter below zero, still in one statement:

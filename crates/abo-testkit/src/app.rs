@@ -33,6 +33,10 @@ pub struct AppOptions {
     /// Pool size of the app's store. Small by default: tests run in
     /// parallel and PostgreSQL allows 100 connections in all.
     pub max_connections: u32,
+    /// Webhooks may target loopback/private addresses over http (the
+    /// operator's `webhooks_allow_private` and `webhooks_allow_http`): for
+    /// tests with a local receiver. Off by default, as in production.
+    pub webhooks_allow_private: bool,
 }
 
 impl std::fmt::Debug for AppOptions {
@@ -46,6 +50,7 @@ impl std::fmt::Debug for AppOptions {
             .field("language", &self.language)
             .field("clock", &self.clock.as_ref().map(|c| c.now()))
             .field("max_connections", &self.max_connections)
+            .field("webhooks_allow_private", &self.webhooks_allow_private)
             .finish()
     }
 }
@@ -60,6 +65,7 @@ impl Default for AppOptions {
             language: "en".into(),
             clock: None,
             max_connections: 4,
+            webhooks_allow_private: false,
         }
     }
 }
@@ -90,6 +96,12 @@ impl AppOptions {
     /// The store's pool size (default 4).
     pub fn max_connections(mut self, n: u32) -> Self {
         self.max_connections = n.max(1);
+        self
+    }
+
+    /// Lets webhooks reach a local receiver (loopback over http).
+    pub fn allow_private_webhooks(mut self) -> Self {
+        self.webhooks_allow_private = true;
         self
     }
 
@@ -245,7 +257,11 @@ async fn start(backend: Backend, admin_url: Option<String>, options: AppOptions)
         .clock
         .clone()
         .unwrap_or_else(|| Arc::new(SystemClock));
-    let router = abo_web::router(build_state(store.clone(), &base_url, clock.clone()));
+    let mut state = build_state(store.clone(), &base_url, clock.clone());
+    if options.webhooks_allow_private {
+        state = state.with_webhook_policy(abo_webhooks::TargetPolicy::permissive());
+    }
+    let router = abo_web::router(state);
     let (shutdown, shutdown_rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router)

@@ -14,7 +14,9 @@
 //!    prints session URLs and serves only, for an external generator such as `wrk`.
 //!
 //! Knobs (environment): `ABO_BENCH_SECS` (default 10), `ABO_BENCH_CONCURRENCY` (64),
-//! `ABO_BENCH_CUSTOMERS` (200).
+//! `ABO_BENCH_CUSTOMERS` (200), `ABO_BENCH_SESSIONS_FILE` (with `ABO_BENCH_SERVE=1`: where
+//! the session paths are written for `benches/wrk/portal_home.lua`; default
+//! `/tmp/abo-portal-sessions.txt`).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -158,8 +160,15 @@ async fn run() {
         sessions.push(session);
     }
     if std::env::var("ABO_BENCH_SERVE").is_ok_and(|v| v == "1") {
-        println!("abo portal_load: serving {base}; session home pages:");
-        for s in sessions.iter().take(5) {
+        // Every session path, one a line, for `benches/wrk/portal_home.lua`.
+        let file = std::env::var("ABO_BENCH_SESSIONS_FILE")
+            .unwrap_or_else(|_| "/tmp/abo-portal-sessions.txt".into());
+        std::fs::write(&file, sessions.join("\n") + "\n").expect("write sessions file");
+        println!(
+            "abo portal_load: serving {base}; {} sessions in {file}; e.g.:",
+            sessions.len()
+        );
+        for s in sessions.iter().take(3) {
             println!("{base}{s}/home");
         }
         let _ = tokio::signal::ctrl_c().await;

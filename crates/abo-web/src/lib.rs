@@ -3,8 +3,14 @@
 //! endpoints (`/healthz`, `/readyz`, `/metrics`) live in `health`.
 
 pub mod api;
-/// ProAbono's Backoffice API (`/Notification/Webhooks...`).
+/// ProAbono's Backoffice API (`/Notification/Webhooks...`), and Abo's
+/// `/Billing/Invoices/{id}/Cancel|Refund` in its style, and customer links
+/// (`/Distribution/Customers/{id}/Links`) and segment e-mails
+/// (`/Organization/Segments/{ref}/Emails`).
 pub mod backoffice {
+    pub mod emails;
+    pub mod invoices;
+    pub mod links;
     pub mod webhooks;
 }
 mod health;
@@ -28,6 +34,9 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(portal::routes())
         .merge(backoffice::webhooks::routes())
+        .merge(backoffice::links::routes())
+        .merge(backoffice::emails::routes())
+        .merge(backoffice::invoices::routes())
         .merge(
             api::router().route_layer(axum::middleware::from_fn_with_state(
                 state.clone(),

@@ -20,17 +20,23 @@ pub struct AppState {
     pub usages: UsageWriter,
     pub(crate) auth: Arc<AuthCache>,
     pub(crate) keyrings: Arc<KeyringCache>,
-    /// The node's payment gateways (the sandboxes keep their state in memory:
-    /// one instance per node, shared by the portal and whoever collects).
+    /// The node's payment gateways, shared by the portal and whoever
+    /// collects. The sandboxes keep their state in the store, so every node,
+    /// a restarted one and `abo bill` see the same cards, mandates and
+    /// pending debits.
     pub gateways: Arc<abo_service::billing::Gateways>,
     /// Hosted pages: session keys and segment looks, cached per node.
     pub(crate) portal: Arc<crate::portal::PortalCaches>,
+    /// Where webhooks may point (the SSRF guard): public https targets
+    /// unless the operator allows private ones or http.
+    pub webhooks: abo_webhooks::TargetPolicy,
 }
 
 impl AppState {
     /// The state of a node. `public_url` has no trailing slash. Must be
     /// called within a Tokio runtime: it starts the node's usage writer.
     pub fn new(store: Store, clock: Arc<dyn Clock>, public_url: &str) -> AppState {
+        let gateways = Arc::new(abo_service::billing::Gateways::persistent(store.clone()));
         AppState {
             usages: UsageWriter::new(store.clone()),
             store,
@@ -39,9 +45,16 @@ impl AppState {
             metrics: None,
             auth: Arc::default(),
             keyrings: Arc::default(),
-            gateways: Arc::default(),
+            gateways,
             portal: Arc::default(),
+            webhooks: abo_webhooks::TargetPolicy::default(),
         }
+    }
+
+    /// The same state, with this webhook target policy.
+    pub fn with_webhook_policy(mut self, policy: abo_webhooks::TargetPolicy) -> AppState {
+        self.webhooks = policy;
+        self
     }
 
     pub fn with_metrics(mut self, handle: PrometheusHandle) -> AppState {

@@ -139,39 +139,59 @@ async fn an_email_link_opens_the_invoice_to_pay_inside_the_merchant_page() {
     browser.close().await;
 }
 
-/// The link Abo publishes (e-mails, back office) for `purpose`: the shop's
-/// page with `?crylk=` since the segment integrates the portal.
-async fn published_link(
-    app: &TestApp,
-    reference: &str,
-    purpose: abo_links::Purpose,
-    target: Option<i64>,
-) -> String {
-    let customer = api_get(app, &format!("/v1/Customer?ReferenceCustomer={reference}")).await;
-    let id = customer["Id"].as_i64().expect("customer id");
-    let mut conn = app.store.acquire().await.unwrap();
-    abo_service::links::customer_link(
-        &mut conn,
-        &app.base_url,
-        app.business_id,
-        id,
-        purpose,
-        target,
-        abo_links::DEFAULT_LINK_TTL_SECS,
-        app.now_us(),
-    )
-    .await
-    .expect("a customer link")
-    .url
+/// The shop link of the e-mail whose subject starts with `subject`, among what the
+/// sink received.
+async fn shop_link_of(sink: &SmtpSink, count: usize, subject: &str) -> String {
+    let mails = sink.wait_for(count).await;
+    let (text, found) = mails
+        .iter()
+        .map(|m| {
+            MessageParser::default()
+                .parse(&m.data)
+                .expect("a MIME message")
+        })
+        .map(|m| {
+            (
+                m.body_text(0).unwrap_or_default().to_string(),
+                m.subject().unwrap_or_default().to_string(),
+            )
+        })
+        .find(|(_, s)| s.starts_with(subject))
+        .unwrap_or_else(|| panic!("no e-mail about {subject:?} among {} received", mails.len()));
+    let start = text
+        .find("http://localhost")
+        .unwrap_or_else(|| panic!("no link to the shop in {found:?}:\n{text}"));
+    text[start..]
+        .split(|c: char| c.is_whitespace() || c == '>' || c == '"' || c == ')')
+        .next()
+        .unwrap()
+        .to_string()
 }
 
-/// The other kinds of links e-mails and the back office hand out land in
-/// the shop's iframe too: the payment-method page, and a custom
-/// subscription the merchant prepared.
+/// The first day of the month after `date`'s.
+fn next_month(date: jiff::civil::Date) -> jiff::civil::Date {
+    date.first_of_month()
+        .checked_add(jiff::ToSpan::month(1))
+        .expect("a month later")
+}
+
+/// The other kinds of links e-mails and the back office hand out land in the shop's iframe
+/// too, each from a real e-mail: a custom subscription the merchant prepared and sent with
+/// the back office's "send link" action, then the payment-method page from the "card
+/// expires soon" e-mail the engine writes when the clock reaches the notice.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payment_method_and_custom_subscription_links_land_in_the_merchant_page() {
     let (app, shop) = abo_and_shop().await;
-    customer(&app, "cust-bruno", "fr").await;
+    let sink = SmtpSink::start(0).await.expect("the SMTP sink");
+    let mailer = Mailer::new(
+        &SmtpSettings::loopback(sink.port(), "Test business <billing@business.example>"),
+        &app.base_url,
+    )
+    .expect("the mailer");
+    let engine = abo_engine::Engine::new(app.store.clone()).with_mailer(mailer);
+    let bruno = customer(&app, "cust-bruno", "fr").await;
+    let bruno_id = bruno["Id"].as_i64().expect("the customer's id");
+    // Sales prepared a custom subscription for Bruno: a draft.
     let draft = api_post(
         &app,
         "/v1/Subscription",
@@ -179,42 +199,70 @@ async fn payment_method_and_custom_subscription_links_land_in_the_merchant_page(
     )
     .await;
     let draft_id = draft["Id"].as_i64().expect("the draft's id");
+    // His card works until the end of next month; the merchant switched the "card expires
+    // soon" e-mail on (admin API).
+    let today = jiff::Timestamp::from_microsecond(app.now_us())
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date();
+    let expiry_month = next_month(next_month(today));
+    let last_day = expiry_month.last_of_month();
+    let card = abo_gateway::PaymentDetails::Card(abo_gateway::CardDetails {
+        number: "4242 4242 4242 4242".into(),
+        expiry: format!(
+            "{:02}/{:02}",
+            expiry_month.month(),
+            expiry_month.year() % 100
+        ),
+        cvc: "123".into(),
+        country: Some("FR".into()),
+    });
+    abo_service::billing::permissions::register_permission(
+        &app.store,
+        &abo_service::billing::Gateways::default(),
+        app.business_id,
+        bruno_id,
+        &card,
+        app.now_us(),
+    )
+    .await
+    .expect("the card is registered");
+    let switched = app
+        .request(
+            "PUT",
+            "/Organization/Segments/demo-eur/Emails/CardExpiresSoon",
+        )
+        .json(&serde_json::json!({ "Enabled": true }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(switched.status(), 200);
+
+    // The merchant sends Bruno his custom offer (back office "send link").
+    let sent = app
+        .post_json(
+            &format!("/Distribution/Customers/{bruno_id}/Links/Send"),
+            &serde_json::json!({ "Kind": "SubscribeCustom", "IdSubscription": draft_id }),
+        )
+        .await;
+    assert_eq!(sent.status(), 202);
+    engine
+        .run_due(app.now_us(), "browser-test")
+        .await
+        .expect("the engine sends the e-mail");
+    let custom = shop_link_of(&sink, 1, "Votre offre personnalisée").await;
+    assert!(
+        custom.starts_with(&format!("{shop}/subscription?crylk=")),
+        "{custom}"
+    );
+
     let browser = Browser::start(
         "payment_method_and_custom_subscription_links",
         Viewport::Phone,
     )
     .await;
-
-    let payment = published_link(&app, "cust-bruno", abo_links::Purpose::PaymentMethod, None).await;
-    assert!(
-        payment.starts_with(&format!("{shop}/subscription?crylk=")),
-        "{payment}"
-    );
-    browser.goto(&payment).await;
-    browser.click("button[data-user='cust-bruno']").await;
-    browser
-        .wait_for("[data-portal-source='crylk'] iframe")
-        .await;
-    browser.enter_frame("[data-portal-source] iframe").await;
-    browser
-        .wait_for("nav.sections a[aria-current='page'][href$='/payment-method']")
-        .await;
-    browser.wait_for("[data-method='none']").await;
-    browser.leave_frame().await;
-    browser.screenshot("payment-method").await;
-
-    let custom = published_link(
-        &app,
-        "cust-bruno",
-        abo_links::Purpose::SubscribeCustom,
-        Some(draft_id),
-    )
-    .await;
-    assert!(
-        custom.starts_with(&format!("{shop}/subscription?crylk=")),
-        "{custom}"
-    );
     browser.goto(&custom).await;
+    browser.click("button[data-user='cust-bruno']").await;
     browser
         .wait_for("[data-portal-source='crylk'] iframe")
         .await;
@@ -226,12 +274,51 @@ async fn payment_method_and_custom_subscription_links_land_in_the_merchant_page(
             && framed.contains(&format!("/wf/subscribe-custom/{draft_id}")),
         "the frame shows {framed}"
     );
+    // The quote of the custom offer: its name and what starting it costs.
     let text = browser.body_text().await;
     assert!(
-        text.contains("Enterprise"),
-        "the custom offer is not shown:\n{text}"
+        text.contains("Enterprise") && text.contains('€'),
+        "the custom offer's quote is not shown:\n{text}"
     );
     browser.leave_frame().await;
     browser.screenshot("custom-subscription").await;
+
+    // The clock reaches 30 days before the card's last day: the engine writes the notice
+    // and sends the e-mail.
+    let notice = last_day
+        .checked_sub(jiff::ToSpan::days(29))
+        .unwrap()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .unwrap()
+        .timestamp()
+        .as_microsecond();
+    engine
+        .advance_clock(app.business_id, notice, app.now_us(), "browser-test")
+        .await
+        .expect("the clock moves");
+    let payment = shop_link_of(&sink, 2, "Votre carte").await;
+    assert!(
+        payment.starts_with(&format!("{shop}/subscription?crylk=")),
+        "{payment}"
+    );
+    browser.goto(&payment).await;
+    browser
+        .wait_for("[data-portal-source='crylk'] iframe")
+        .await;
+    browser.enter_frame("[data-portal-source] iframe").await;
+    browser
+        .wait_for("nav.sections a[aria-current='page'][href$='/payment-method']")
+        .await;
+    // The card the e-mail is about.
+    browser.wait_for("[data-method='Card']").await;
+    let framed = browser.document_url().await;
+    assert!(
+        framed.starts_with(&app.base_url),
+        "the frame shows {framed}"
+    );
+    let shown = browser.text("[data-method='Card']").await;
+    assert!(shown.contains("4242"), "the card shown is {shown:?}");
+    browser.leave_frame().await;
+    browser.screenshot("payment-method").await;
     browser.close().await;
 }

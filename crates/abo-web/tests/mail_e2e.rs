@@ -507,6 +507,8 @@ both_backends! {
                 abo_mail::Subject::Invoice => payload["IdInvoice"] = json!(invoice),
                 abo_mail::Subject::Subscription => payload["IdSubscription"] = json!(subscription),
                 abo_mail::Subject::PaymentMethod => payload["IdPermission"] = json!(card),
+                // Sent on request only (tests/backoffice_links.rs), never in ALL.
+                abo_mail::Subject::Customer => unreachable!("{kind} is not automatic"),
             }
             if kind == EmailType::CardExpiresSoon {
                 payload["DaysBefore"] = json!(7);
@@ -550,6 +552,7 @@ both_backends! {
                 abo_mail::Subject::Invoice => kind.link(Some(invoice), None),
                 abo_mail::Subject::Subscription => kind.link(None, Some(subscription)),
                 abo_mail::Subject::PaymentMethod => kind.link(None, None),
+                abo_mail::Subject::Customer => unreachable!("{kind} is not automatic"),
             };
             let link = mail.link();
             verify_hosted(&app, &link, customer, purpose, target).await;
@@ -567,6 +570,7 @@ both_backends! {
                 abo_mail::Subject::Invoice => assert!(mail.text.contains(&number), "{kind}: {}", mail.text),
                 abo_mail::Subject::Subscription => assert!(mail.text.contains(&title), "{kind}: {}", mail.text),
                 abo_mail::Subject::PaymentMethod => assert!(mail.text.contains("4242"), "{kind}: {}", mail.text),
+                abo_mail::Subject::Customer => unreachable!("{kind} is not automatic"),
             }
         }
         drop(conn);

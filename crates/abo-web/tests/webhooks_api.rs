@@ -5,7 +5,8 @@
 mod webhooks_support;
 
 use abo_engine::Engine;
-use abo_testkit::{TestApp, both_backends};
+use abo_testkit::{AppOptions, TestApp, both_backends};
+use abo_webhooks::TargetPolicy;
 use serde_json::{Value, json};
 use webhooks_support::{Answer, Receiver, assert_signed};
 
@@ -122,6 +123,7 @@ both_backends! {
         assert_eq!(status, 200);
     }
 
+    #[options(AppOptions::default().allow_private_webhooks())]
     async fn the_handshake_activates_only_with_the_right_code(app: TestApp) {
         let receiver = Receiver::start().await;
         let (status, created) = create(&app, &receiver.url, &["CustomerAdded"]).await;
@@ -218,9 +220,10 @@ both_backends! {
         assert_eq!(status, 401);
     }
 
+    #[options(AppOptions::default().allow_private_webhooks())]
     async fn a_business_cannot_see_nor_touch_another_ones_webhooks(app: TestApp) {
         let receiver = Receiver::start().await;
-        let engine = Engine::new(app.store.clone());
+        let engine = Engine::new(app.store.clone()).with_webhook_policy(TargetPolicy::permissive());
         let (_, created) = create(&app, &receiver.url, &["CustomerAdded"]).await;
         let id = created["Id"].as_i64().unwrap();
         let send = format!("/Notification/Webhooks/{id}/Verification?sendCode=true");
@@ -244,6 +247,8 @@ both_backends! {
             .await;
         assert_eq!(r.status(), 201);
         engine.run_due(app.now_us(), "w").await.unwrap();
+        engine.wait_webhooks(app.business_id).await;
+        engine.wait_webhooks(other.business_id).await;
         assert_eq!(receiver.notifications().len(), 1);
 
         assert_eq!(other.get("/Notification/Webhooks").await.status(), 204);

@@ -8,7 +8,8 @@ mod webhooks_support;
 
 use abo_engine::Engine;
 use abo_store::businesses;
-use abo_testkit::{TestApp, both_backends};
+use abo_testkit::{AppOptions, TestApp, both_backends};
+use abo_webhooks::TargetPolicy;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use webhooks_support::{Answer, Receiver, assert_signed};
@@ -91,9 +92,10 @@ async fn history(app: &TestApp) -> Vec<Value> {
 }
 
 both_backends! {
+    #[options(AppOptions::default().allow_private_webhooks())]
     async fn a_failing_endpoint_gets_every_event_on_schedule(app: TestApp) {
         let receiver = Receiver::start().await;
-        let engine = Engine::new(app.store.clone());
+        let engine = Engine::new(app.store.clone()).with_webhook_policy(TargetPolicy::permissive());
         let b = app.business_id;
         let t0 = pin_clock(&app).await;
         register(&app, &receiver, &["CustomerAdded", "SubscriptionStarted"]).await;
@@ -105,6 +107,7 @@ both_backends! {
 
         add_customer(&app, "wh-1").await;
         engine.run_business(b, t0, "w").await.unwrap();
+        engine.wait_webhooks(b).await;
         assert_eq!(receiver.notifications().len(), 1);
         let h = history(&app).await;
         assert_eq!(h.len(), 1);
@@ -193,9 +196,10 @@ both_backends! {
 
     /// A delivery still failing 3 days after its event is given up, as
     /// `Failed`; a manual retry sends it once more.
+    #[options(AppOptions::default().allow_private_webhooks())]
     async fn a_dead_endpoint_is_given_up_after_three_days_then_retried_by_hand(app: TestApp) {
         let receiver = Receiver::start().await;
-        let engine = Engine::new(app.store.clone());
+        let engine = Engine::new(app.store.clone()).with_webhook_policy(TargetPolicy::permissive());
         let b = app.business_id;
         let t0 = pin_clock(&app).await;
         register(&app, &receiver, &["CustomerAdded"]).await;
@@ -216,6 +220,7 @@ both_backends! {
             .await;
         assert_eq!(r.status(), 202);
         engine.run_due(app.now_us(), "w").await.unwrap();
+        engine.wait_webhooks(b).await;
         let h = history(&app).await;
         assert_eq!(h[0]["Status"], "Delivered");
         assert_eq!(h[0]["LastHttpStatus"], 204);

@@ -10,6 +10,7 @@ use abo_service::business::{BusinessSpec, create_business};
 use abo_service::catalog::{import_catalog, parse_catalog};
 use abo_store::{Store, businesses};
 use abo_testkit::postgres;
+use abo_webhooks::TargetPolicy;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -33,7 +34,10 @@ impl Node {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base_url = format!("http://{}", listener.local_addr().unwrap());
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        let router = abo_web::router(abo_testkit::build_state(store.clone(), &base_url, clock));
+        // The receiver is on loopback: the operator allows private targets.
+        let state = abo_testkit::build_state(store.clone(), &base_url, clock)
+            .with_webhook_policy(TargetPolicy::permissive());
+        let router = abo_web::router(state);
         let (shutdown, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             axum::serve(listener, router)
@@ -45,7 +49,7 @@ impl Node {
         });
         Node {
             base_url,
-            engine: Engine::new(store.clone()),
+            engine: Engine::new(store.clone()).with_webhook_policy(TargetPolicy::permissive()),
             store,
             shutdown,
             task,
@@ -149,6 +153,7 @@ async fn scenario(url: String) {
     assert_eq!(add(&node, "before-1").await.unwrap().status(), 201);
     assert_eq!(add(&node, "before-2").await.unwrap().status(), 201);
     node.engine.run_business(b, t0, "node-1").await.unwrap();
+    node.engine.wait_webhooks(b).await;
     assert_eq!(receiver.notifications().len(), 2);
     assert_eq!(add(&node, "before-3").await.unwrap().status(), 201);
     node.stop().await;

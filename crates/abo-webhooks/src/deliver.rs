@@ -19,6 +19,7 @@ use abo_store::{Store, jobs};
 use serde_json::json;
 
 use crate::envelope::{self, Event};
+use crate::guard::TargetPolicy;
 use crate::{KIND_DELIVERY, KIND_PURGE, Result, secrets, send};
 
 const MINUTE_US: i64 = 60_000_000;
@@ -137,6 +138,7 @@ pub enum AttemptReport {
 /// Carries out attempt `attempt` of delivery `delivery_id` (a `WebhookDelivery` job).
 pub async fn attempt(
     store: &Store,
+    policy: TargetPolicy,
     business_id: i64,
     delivery_id: i64,
     attempt: i64,
@@ -170,6 +172,7 @@ pub async fn attempt(
         (delivery, endpoint, secret)
     };
     let outcome = send::post(
+        policy,
         &endpoint.url,
         &delivery.event_id,
         &secret.signing_secrets(now_us),

@@ -6,18 +6,25 @@ use abo_store::webhooks::{self, Delivery, DeliveryFilter, Endpoint};
 use abo_store::{Page, PageRequest, Store};
 use serde_json::json;
 
+use crate::guard::TargetPolicy;
 use crate::{Result, WebhookError, deliver, secrets, send, sign, triggers};
 
 /// Registers an endpoint for `triggers` (catalogue names, aliases accepted).
-/// Inactive until verified.
+/// Inactive until verified. The URL must be a target `policy` accepts (the
+/// SSRF guard; checked again at every delivery).
 pub async fn create(
     store: &Store,
+    policy: TargetPolicy,
     business_id: i64,
     url: &str,
     trigger_names: &[String],
     now_us: i64,
 ) -> Result<Endpoint> {
     let url = validate_url(url)?;
+    policy
+        .check_registration(&url)
+        .await
+        .map_err(WebhookError::InvalidUrl)?;
     let mut chosen: Vec<String> = Vec::new();
     for name in trigger_names {
         let t = triggers::canonical(name)
@@ -43,19 +50,19 @@ pub async fn create(
 fn validate_url(url: &str) -> Result<String> {
     let url = url.trim();
     let parsed = reqwest::Url::parse(url)
-        .map_err(|_| WebhookError::Invalid("Url must be an absolute http(s) URL".into()))?;
+        .map_err(|_| WebhookError::InvalidUrl("Url must be an absolute http(s) URL".into()))?;
     if !matches!(parsed.scheme(), "http" | "https") || parsed.host_str().is_none() {
-        return Err(WebhookError::Invalid(
+        return Err(WebhookError::InvalidUrl(
             "Url must be an absolute http(s) URL".into(),
         ));
     }
     if !parsed.username().is_empty() || parsed.password().is_some() {
-        return Err(WebhookError::Invalid(
+        return Err(WebhookError::InvalidUrl(
             "Url must not carry credentials".into(),
         ));
     }
     if url.len() > 2000 {
-        return Err(WebhookError::Invalid("Url is too long".into()));
+        return Err(WebhookError::InvalidUrl("Url is too long".into()));
     }
     Ok(url.to_owned())
 }
@@ -78,7 +85,13 @@ pub async fn delete(store: &Store, business_id: i64, id: i64, now_us: i64) -> Re
 /// The handshake's first half: POSTs `{"Code": ...}` (no `TypeTrigger`) to
 /// the endpoint, signed like a delivery. The code is kept only when the
 /// endpoint answers 2xx; otherwise [`WebhookError::VerificationFailed`].
-pub async fn send_code(store: &Store, business_id: i64, id: i64, now_us: i64) -> Result<Endpoint> {
+pub async fn send_code(
+    store: &Store,
+    policy: TargetPolicy,
+    business_id: i64,
+    id: i64,
+    now_us: i64,
+) -> Result<Endpoint> {
     let (endpoint, secret) = {
         let mut conn = store.acquire().await?;
         let endpoint = webhooks::get_endpoint(&mut conn, business_id, id).await?;
@@ -94,6 +107,7 @@ pub async fn send_code(store: &Store, business_id: i64, id: i64, now_us: i64) ->
     .to_string();
     let event_id = format!("vrf_{}_{}", endpoint.id, now_us);
     let outcome = send::post(
+        policy,
         &endpoint.url,
         &event_id,
         &secret.signing_secrets(now_us),

@@ -9,6 +9,9 @@
 //!   endpoint subscribed to the trigger, with ProAbono's envelope
 //!   ([`envelope`]) stored as sent; [`deliver::attempt`] POSTs it, signed
 //!   ([`sign`]), at least once, with backoff; the history is kept 60 days.
+//! - The SSRF guard ([`guard`]): endpoints only on public addresses over
+//!   https, unless the operator allows private targets or http
+//!   ([`TargetPolicy`]); checked at registration and at every delivery.
 //! - Sample payloads for every trigger ([`samples`]).
 //!
 //! Secrets never reach logs: only delivery ids, event ids and errors are logged.
@@ -16,6 +19,7 @@
 pub mod deliver;
 pub mod endpoints;
 pub mod envelope;
+pub mod guard;
 pub mod samples;
 pub mod secrets;
 pub mod send;
@@ -23,6 +27,8 @@ pub mod sign;
 pub mod triggers;
 
 use abo_store::StoreError;
+
+pub use guard::TargetPolicy;
 
 /// Job kinds the engine hands to this crate.
 /// An event (written by abo-service; same as `abo_service::billing::JOB_WEBHOOK`).
@@ -41,6 +47,9 @@ pub enum WebhookError {
     /// The request cannot be accepted (bad URL, unknown trigger, bad payload).
     #[error("{0}")]
     Invalid(String),
+    /// The endpoint's URL is malformed or a target the SSRF guard refuses.
+    #[error("{0}")]
+    InvalidUrl(String),
     /// The endpoint did not accept the verification code.
     #[error("the endpoint did not answer 2xx to the verification code: {0}")]
     VerificationFailed(String),
@@ -51,9 +60,11 @@ pub enum WebhookError {
 pub type Result<T, E = WebhookError> = std::result::Result<T, E>;
 
 /// Runs one job of a kind of [`KINDS`] (called by the engine); `now_us` is
-/// the business's "now". Errors are store errors or a malformed payload.
+/// the business's "now"; deliveries go only to targets `policy` accepts.
+/// Errors are store errors or a malformed payload.
 pub async fn run_job(
     store: &abo_store::Store,
+    policy: TargetPolicy,
     job: &abo_store::jobs::Job,
     now_us: i64,
 ) -> Result<()> {
@@ -71,6 +82,7 @@ pub async fn run_job(
         KIND_DELIVERY => {
             deliver::attempt(
                 store,
+                policy,
                 int("business_id")?,
                 int("delivery_id")?,
                 int("attempt")?,

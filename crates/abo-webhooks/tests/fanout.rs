@@ -37,10 +37,16 @@ async fn business(store: &Store) -> i64 {
 /// An endpoint, verified unless `pending`.
 async fn endpoint(store: &Store, business: i64, triggers: &[&str], pending: bool) -> i64 {
     let triggers: Vec<String> = triggers.iter().map(|t| (*t).to_owned()).collect();
-    let e =
-        abo_webhooks::endpoints::create(store, business, "https://example.com/h", &triggers, NOW)
-            .await
-            .unwrap();
+    let e = abo_webhooks::endpoints::create(
+        store,
+        abo_webhooks::TargetPolicy::default(),
+        business,
+        "https://example.com/h",
+        &triggers,
+        NOW,
+    )
+    .await
+    .unwrap();
     if !pending {
         let mut conn = store.acquire().await.unwrap();
         webhooks::mark_verified(&mut conn, business, e.id, NOW)

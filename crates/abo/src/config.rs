@@ -25,6 +25,8 @@ const KEYS: &[&str] = &[
     "smtp_username",
     "smtp_password",
     "mail_from",
+    "webhooks_allow_private",
+    "webhooks_allow_http",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -56,6 +58,11 @@ pub struct Config {
     pub smtp_password: Option<abo_mail::Secret>,
     /// `From` of customer e-mails, e.g. `Acme Billing <billing@acme.example>`.
     pub mail_from: Option<String>,
+    /// Webhooks may target loopback and private addresses (development and
+    /// tests with a local receiver). Off: only public addresses (SSRF guard).
+    pub webhooks_allow_private: bool,
+    /// Webhook URLs may be plain `http://`. Off: https only.
+    pub webhooks_allow_http: bool,
 }
 
 impl Default for Config {
@@ -74,6 +81,8 @@ impl Default for Config {
             smtp_username: None,
             smtp_password: None,
             mail_from: None,
+            webhooks_allow_private: false,
+            webhooks_allow_http: false,
         }
     }
 }
@@ -154,6 +163,14 @@ impl Config {
         Ok(())
     }
 
+    /// Where webhooks may be sent (`webhooks_allow_private`, `webhooks_allow_http`).
+    pub fn webhook_policy(&self) -> abo_webhooks::TargetPolicy {
+        abo_webhooks::TargetPolicy {
+            allow_private: self.webhooks_allow_private,
+            allow_http: self.webhooks_allow_http,
+        }
+    }
+
     /// The SMTP settings of customer e-mails, when `smtp_host` is set.
     pub fn smtp(&self) -> Option<abo_mail::SmtpSettings> {
         let host = self.smtp_host.clone()?;
@@ -208,6 +225,36 @@ mod tests {
     fn redacts_credentials() {
         assert_eq!(redact("postgres://u:secret@h/db"), "postgres://***@h/db");
         assert_eq!(redact("sqlite://data/abo.db"), "sqlite://data/abo.db");
+    }
+
+    #[test]
+    fn webhook_targets_are_public_https_unless_the_operator_allows_more() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("abo.toml");
+        std::fs::write(&file, "port = 80\n").unwrap();
+        let strict = Config::load(Some(&file), &Overrides::default()).unwrap();
+        assert_eq!(
+            strict.webhook_policy(),
+            abo_webhooks::TargetPolicy::default()
+        );
+        assert!(!strict.webhook_policy().allow_private);
+
+        std::fs::write(
+            &file,
+            "webhooks_allow_private = true\nwebhooks_allow_http = true\n",
+        )
+        .unwrap();
+        let dev = Config::load(Some(&file), &Overrides::default()).unwrap();
+        assert_eq!(
+            dev.webhook_policy(),
+            abo_webhooks::TargetPolicy::permissive()
+        );
+
+        std::fs::write(&file, "webhooks_allow_private = \"yes please\"\n").unwrap();
+        let err = Config::load(Some(&file), &Overrides::default())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("webhooks_allow_private"), "{err}");
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod commands;
 mod config;
 mod demo_mailbox;
 mod demo_merchant;
+mod link_cmd;
 mod telemetry;
 mod webhook_cmd;
 
@@ -50,9 +51,15 @@ enum Command {
     /// Move the clock of a test business.
     #[command(subcommand)]
     Clock(commands::clock::Command),
+    /// Credit an invoice: cancel an unpaid one, refund a paid one (credit notes).
+    #[command(subcommand)]
+    Invoice(commands::invoice::Command),
     /// Manage a business's webhooks: add, list, verify, secret, retry.
     #[command(subcommand)]
     Webhook(webhook_cmd::Command),
+    /// Show a customer's hosted link, or e-mail it to them (the back office's "send link").
+    #[command(subcommand)]
+    Link(link_cmd::Command),
 }
 
 fn main() -> ExitCode {
@@ -114,9 +121,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = config::Config::load(cli.config.as_deref(), &overrides)?;
             commands::clock::run(config, command).await
         }
+        Command::Invoice(command) => {
+            let config = config::Config::load(cli.config.as_deref(), &overrides)?;
+            commands::invoice::run(config, command).await
+        }
         Command::Webhook(command) => {
             let config = config::Config::load(cli.config.as_deref(), &overrides)?;
             webhook_cmd::run(config, command).await
+        }
+        Command::Link(command) => {
+            let config = config::Config::load(cli.config.as_deref(), &overrides)?;
+            link_cmd::run(config, command).await
         }
     }
 }

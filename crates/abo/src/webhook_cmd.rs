@@ -4,7 +4,7 @@
 use crate::commands::{now_us, open_store};
 use crate::config::Config;
 use abo_store::{PageRequest, Store};
-use abo_webhooks::{endpoints, secrets};
+use abo_webhooks::{TargetPolicy, endpoints, secrets};
 use anyhow::Context;
 
 #[derive(clap::Subcommand)]
@@ -66,12 +66,12 @@ async fn business_now(store: &Store, business: i64) -> anyhow::Result<i64> {
 
 pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
     let store = open_store(&config).await?;
-    let result = run_on(&store, command).await;
+    let result = run_on(&store, config.webhook_policy(), command).await;
     store.close().await;
     result
 }
 
-async fn run_on(store: &Store, command: Command) -> anyhow::Result<()> {
+async fn run_on(store: &Store, policy: TargetPolicy, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Add {
             business,
@@ -87,7 +87,7 @@ async fn run_on(store: &Store, command: Command) -> anyhow::Result<()> {
             } else {
                 triggers
             };
-            let e = endpoints::create(store, business, &url, &triggers, now).await?;
+            let e = endpoints::create(store, policy, business, &url, &triggers, now).await?;
             println!(
                 "webhook {} added for {} trigger(s): {}\nverify it: abo webhook verify --business {business} --id {}",
                 e.id,
@@ -140,7 +140,7 @@ async fn run_on(store: &Store, command: Command) -> anyhow::Result<()> {
             let now = business_now(store, business).await?;
             match code {
                 None => {
-                    endpoints::send_code(store, business, id, now).await?;
+                    endpoints::send_code(store, policy, business, id, now).await?;
                     println!(
                         "code sent to webhook {id}; confirm with: abo webhook verify --business {business} --id {id} --code CODE"
                     );

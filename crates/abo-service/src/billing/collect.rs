@@ -10,8 +10,8 @@
 
 use abo_core::{InvoiceEvent, Money};
 use abo_gateway::{
-    CardDummy, ChargeContext, ChargeOutcome, ChargeRequest, DirectDebitDummy, FailureReason,
-    PaymentGateway, PermissionId, TypeGateway, TypePayment, next_retry,
+    CardDummy, ChargeContext, ChargeOutcome, ChargeReceipt, ChargeRequest, DirectDebitDummy,
+    FailureReason, PaymentGateway, PermissionId, TypeGateway, TypePayment, next_retry,
 };
 use abo_store::invoices::{self, Invoice};
 use abo_store::payments::{self, NewPayment, Payment, Permission};
@@ -97,16 +97,57 @@ pub async fn collect_invoice(
 ) -> Result<CollectOutcome> {
     // 1. Record the attempt (committed before the gateway is asked).
     let mut tx = store.begin().await?;
-    let invoice = invoices::get(&mut tx, business_id, invoice_id).await?;
+    let prepared = prepare_collect(&mut tx, business_id, invoice_id, attempt, now_us).await?;
+    tx.commit().await?;
+    let charge = match prepared {
+        Prepared::Done(outcome) => return Ok(outcome),
+        Prepared::Charge(charge) => charge,
+    };
+    // 2. Ask the gateway (idempotent per attempt).
+    let receipt = charge.send(gateways, now_us).await?;
+    // 3. Record the answer.
+    let mut tx = store.begin().await?;
+    let outcome = charge.record(&mut tx, &receipt, now_us).await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// What the first step of a collection found: nothing to charge (the
+/// outcome is final), or an attempt recorded and ready to be sent.
+pub enum Prepared {
+    Done(CollectOutcome),
+    Charge(Box<PendingCharge>),
+}
+
+/// An attempt written (state `Started`) and not yet sent to the gateway.
+pub struct PendingCharge {
+    invoice: Invoice,
+    permission: Permission,
+    payment: Payment,
+}
+
+/// Step 1 of [`collect_invoice`], in the caller's transaction, which must
+/// be committed before the charge is sent (so that a crash after the
+/// gateway call finds the attempt and replays its idempotency key): checks
+/// the invoice still waits for `attempt` and writes the attempt, or, without
+/// a usable card or mandate, gives up (`ProblemAuto`) with its effects.
+pub async fn prepare_collect(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    invoice_id: i64,
+    attempt: i64,
+    now_us: i64,
+) -> Result<Prepared> {
+    let invoice = invoices::get(conn, business_id, invoice_id).await?;
     if invoice.state != "DueAuto" || invoice.amount_total <= 0 {
-        return Ok(CollectOutcome::Skipped);
+        return Ok(Prepared::Done(CollectOutcome::Skipped));
     }
-    let existing = payments::find_attempt(&mut tx, business_id, invoice_id, attempt).await?;
+    let existing = payments::find_attempt(conn, business_id, invoice_id, attempt).await?;
     if existing.as_ref().is_some_and(|p| p.state != "Started") {
-        return Ok(CollectOutcome::Skipped);
+        return Ok(Prepared::Done(CollectOutcome::Skipped));
     }
     let permission = payments::current_permission(
-        &mut tx,
+        conn,
         business_id,
         invoice.customer_id,
         &invoice.type_payment,
@@ -114,79 +155,96 @@ pub async fn collect_invoice(
     .await?;
     let Some(permission) = permission else {
         // No usable card or mandate: nothing to retry with.
-        let customer = customers::get(&mut tx, business_id, invoice.customer_id).await?;
+        let customer = customers::get(conn, business_id, invoice.customer_id).await?;
         let problem = transition(
-            &mut tx,
+            conn,
             &invoice,
             InvoiceEvent::Fail { last_attempt: true },
             now_us,
         )
         .await?;
-        invoices::set_payment_scheduled(&mut tx, business_id, invoice_id, None, now_us).await?;
+        invoices::set_payment_scheduled(conn, business_id, invoice_id, None, now_us).await?;
         let effects = Effects::new(business_id, &problem, &customer, now_us);
         effects
-            .webhook(&mut tx, "CustomerChargingAutoFailedNoPermission")
+            .webhook(conn, "CustomerChargingAutoFailedNoPermission")
             .await?;
         effects
-            .webhook(&mut tx, "InvoiceDebitPaymentAutoFailed")
+            .webhook(conn, "InvoiceDebitPaymentAutoFailed")
             .await?;
         effects
-            .email(&mut tx, "InvoicePaymentAutoFailed", json!({}))
+            .email(conn, "InvoicePaymentAutoFailed", json!({}))
             .await?;
-        tx.commit().await?;
-        return Ok(CollectOutcome::Problem);
+        return Ok(Prepared::Done(CollectOutcome::Problem));
     };
-    let (payment, _) = payments::insert_attempt(
-        &mut tx,
-        &NewPayment {
-            business_id,
-            invoice_id,
-            attempt,
-            type_payment: invoice.type_payment.clone(),
-            permission_id: Some(permission.id),
-            amount: invoice.amount_total,
-            currency: invoice.currency.clone(),
-            state: "Started".into(),
-            note: None,
-            date_payment_us: None,
-        },
-        now_us,
-    )
-    .await?;
-    tx.commit().await?;
+    let payment = match existing {
+        Some(started) => started,
+        None => {
+            let new = NewPayment {
+                business_id,
+                invoice_id,
+                attempt,
+                type_payment: invoice.type_payment.clone(),
+                permission_id: Some(permission.id),
+                amount: invoice.amount_total,
+                currency: invoice.currency.clone(),
+                state: "Started".into(),
+                note: None,
+                date_payment_us: None,
+            };
+            payments::insert_attempt(conn, &new, now_us).await?.0
+        }
+    };
+    Ok(Prepared::Charge(Box::new(PendingCharge {
+        invoice,
+        permission,
+        payment,
+    })))
+}
 
-    // 2. Ask the gateway (idempotent per attempt).
-    let gateway = gateways.for_permission(&permission)?;
-    let context = charge_context(&invoice, &permission, attempt);
-    let currency = abo_core::Currency::from_code(&invoice.currency)?;
-    let receipt = gateway
-        .charge(
-            &ChargeRequest {
-                permission_id: PermissionId(permission.gateway_permission_id.clone()),
-                amount: Money::new(invoice.amount_total, currency),
-                context,
-                idempotency_key: format!("invoice:{invoice_id}:attempt:{attempt}"),
-            },
-            timestamp(now_us)?,
+impl PendingCharge {
+    /// Step 2: the charge, through the permission's gateway, with the
+    /// idempotency key `invoice:{id}:attempt:{n}` (a replay after a crash
+    /// gets the first answer back instead of charging twice).
+    pub async fn send(&self, gateways: &Gateways, now_us: i64) -> Result<ChargeReceipt> {
+        let gateway = gateways.for_permission(&self.permission)?;
+        let attempt = self.payment.attempt;
+        let context = charge_context(&self.invoice, &self.permission, attempt);
+        let currency = abo_core::Currency::from_code(&self.invoice.currency)?;
+        gateway
+            .charge(
+                &ChargeRequest {
+                    permission_id: PermissionId(self.permission.gateway_permission_id.clone()),
+                    amount: Money::new(self.invoice.amount_total, currency),
+                    context,
+                    idempotency_key: format!("invoice:{}:attempt:{attempt}", self.invoice.id),
+                },
+                timestamp(now_us)?,
+            )
+            .await
+            .map_err(|e| ServiceError::Internal(format!("gateway: {e}")))
+    }
+
+    /// Step 3, in the caller's transaction: the gateway's answer applied to
+    /// the attempt and the invoice (read again: it is the stored state that
+    /// moves), with its effects.
+    pub async fn record(
+        &self,
+        conn: &mut AnyConnection,
+        receipt: &ChargeReceipt,
+        now_us: i64,
+    ) -> Result<CollectOutcome> {
+        let invoice = invoices::get(conn, self.invoice.business_id, self.invoice.id).await?;
+        record_outcome(
+            conn,
+            &invoice,
+            &self.payment,
+            &self.permission,
+            Some(receipt.charge_id.as_str()),
+            &receipt.outcome,
+            now_us,
         )
         .await
-        .map_err(|e| ServiceError::Internal(format!("gateway: {e}")))?;
-
-    // 3. Record the answer.
-    let mut tx = store.begin().await?;
-    let invoice = invoices::get(&mut tx, business_id, invoice_id).await?;
-    let outcome = record_outcome(
-        &mut tx,
-        &invoice,
-        &payment,
-        &permission,
-        Some(receipt.charge_id.as_str()),
-        &receipt.outcome,
-        now_us,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(outcome)
+    }
 }
 
 /// How long after registering a card the customer is taken to be still

@@ -16,12 +16,14 @@
 //! Every state change goes through [`InvoiceState::apply`].
 
 pub mod collect;
+pub mod credit;
 pub mod discounts;
 pub(crate) mod dunning;
 pub mod expiry;
 pub mod overdue;
 pub mod permissions;
 pub mod query;
+pub mod sandbox_ledger;
 
 use abo_core::{
     BalanceLine as CoreLine, Billing, Currency, InvoiceEvent, InvoiceState, IssueMode, LineDate,

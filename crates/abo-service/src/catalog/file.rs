@@ -37,6 +37,36 @@ pub struct SegmentEntry {
     pub url_integrated_portal: Option<String>,
     pub block_renewal_without_payment_method: Option<bool>,
     pub upgrade_at_renewal: Option<bool>,
+    /// The segment's customer e-mails (`[segment.emails]`); absent: left as they are.
+    pub emails: Option<SegmentEmails>,
+}
+
+/// A segment's customer e-mails (spec §1.12). Type names and templates are checked by
+/// `abo_mail::catalog`, which imports them (this crate cannot render e-mails).
+#[derive(Debug, Deserialize, Default, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct SegmentEmails {
+    /// The automatic types switched on (`InvoiceNewPaid`, ...); every other one is off.
+    /// `["all"]` switches every type on.
+    #[serde(default)]
+    pub enabled: Vec<String>,
+    /// The merchant's wording (`[[segment.emails.template]]`); types and languages not
+    /// listed use Abo's.
+    #[serde(default)]
+    pub template: Vec<EmailTemplateEntry>,
+}
+
+/// One type's wording in one language; a part left out keeps Abo's.
+#[derive(Debug, Deserialize, Clone)]
+#[serde(deny_unknown_fields)]
+pub struct EmailTemplateEntry {
+    #[serde(rename = "type")]
+    pub email_type: String,
+    /// `en` or `fr`.
+    pub language: String,
+    pub subject: Option<String>,
+    pub body_html: Option<String>,
+    pub body_text: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -82,8 +82,27 @@ pub async fn import_catalog(
     file: &CatalogFile,
     now_us: i64,
 ) -> Result<ImportReport> {
+    if let Some(segment) = file.segment.iter().find(|s| s.emails.is_some()) {
+        return Err(ServiceError::invalid(format!(
+            "segment {}: e-mail settings are imported with abo_mail::catalog (as `abo import` \
+             does), which checks their types and templates",
+            segment.reference
+        )));
+    }
     let mut tx = store.begin().await?;
-    let conn: &mut AnyConnection = &mut tx;
+    let report = import_catalog_in(&mut tx, business_id, file, now_us).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// [`import_catalog`] inside the caller's transaction, without its `[segment.emails]` parts
+/// (`abo_mail::catalog` imports the whole file: this, then the e-mail settings).
+pub async fn import_catalog_in(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    file: &CatalogFile,
+    now_us: i64,
+) -> Result<ImportReport> {
     let mut known = KnownSegments::new();
     for s in segments::list(conn, business_id).await? {
         if let Ok(c) = Currency::from_code(&s.currency) {
@@ -91,9 +110,7 @@ pub async fn import_catalog(
         }
     }
     let catalog = convert::convert(file, &known).map_err(ServiceError::Invalid)?;
-    let report = write(conn, business_id, &catalog, now_us).await?;
-    tx.commit().await?;
-    Ok(report)
+    write(conn, business_id, &catalog, now_us).await
 }
 
 async fn write(

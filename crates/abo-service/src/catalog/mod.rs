@@ -6,4 +6,6 @@ pub mod file;
 mod import;
 pub mod mapping;
 
-pub use import::{ImportReport, import_catalog, import_catalog_file, parse_catalog};
+pub use import::{
+    ImportReport, import_catalog, import_catalog_file, import_catalog_in, parse_catalog,
+};

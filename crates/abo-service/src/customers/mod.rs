@@ -36,7 +36,7 @@ pub use payment::{
     update_payment_settings,
 };
 pub use privacy::{
-    CODE_HAS_ACTIVE_SUBSCRIPTIONS, CODE_HAS_DUE_INVOICES, CODE_NON_ZERO_BALANCE, anonymize,
+    CODE_HAS_ACTIVE_SUBSCRIPTIONS, CODE_HAS_DUE_INVOICES, CODE_NON_ZERO_BALANCE, anonymize, enable,
     invalidate, revoke_links, suspend,
 };
 pub use upsert::{CustomerInput, upsert};
@@ -330,25 +330,25 @@ pub(crate) async fn locate(
             .ok_or_else(not_found)?;
         return Ok((customer, segment));
     }
-    let mut found = customers::find_all_by_reference(conn, business_id, reference).await?;
-    let customer = match found.len() {
-        0 => return Err(not_found()),
-        1 => found.remove(0),
+    // With their segments in the same query: this is every `GET /v1/Customer`.
+    let mut found =
+        customers::find_all_by_reference_with_segment(conn, business_id, reference).await?;
+    match found.len() {
+        0 => Err(not_found()),
+        1 => Ok(found.remove(0)),
         _ => {
-            let default = segments::get_default(conn, business_id).await.ok();
-            let in_default = default
-                .and_then(|d| found.iter().position(|c| c.segment_id == d.id))
+            let in_default = found
+                .iter()
+                .position(|(_, s)| s.is_default)
                 .map(|i| found.remove(i));
             in_default.ok_or_else(|| {
                 ServiceError::invalid(format!(
                     "ReferenceCustomer: '{}' exists in several segments; give ReferenceSegment",
                     validate::clip(reference)
                 ))
-            })?
+            })
         }
-    };
-    let segment = segments::get(conn, business_id, customer.segment_id).await?;
-    Ok((customer, segment))
+    }
 }
 
 impl CustomerView {

@@ -195,7 +195,7 @@ pub async fn invalidate(
 
 /// `POST /v1/Customer/Suspension`: `Status` becomes `Suspended` and every link is revoked;
 /// no new link is issued while suspended ([`super::can_open_links`]). Suspending a suspended
-/// customer changes nothing but the epoch. Re-enabling is a back-office action.
+/// customer changes nothing but the epoch. Re-enabling is a back-office action ([`enable`]).
 pub async fn suspend(
     store: &Store,
     business_id: i64,
@@ -215,6 +215,33 @@ pub async fn suspend(
     if !was_suspended {
         crate::events::customer(&mut tx, "CustomerSuspended", &customer, now_us).await?;
     }
+    tx.commit().await?;
+    Ok(CustomerView::of(customer, segment))
+}
+
+/// The reverse of [`suspend`] (a back-office action in ProAbono): `Status`
+/// becomes `Enabled` again and `CustomerEnabled` is emitted. Links revoked by
+/// the suspension stay revoked; new ones are issued from now on. Enabling an
+/// enabled customer changes nothing and emits nothing.
+pub async fn enable(
+    store: &Store,
+    business_id: i64,
+    key: &CustomerKey,
+    now_us: i64,
+) -> Result<CustomerView> {
+    let mut tx = store.begin().await?;
+    let (customer, segment) = locate(&mut tx, business_id, key).await?;
+    if customer.status != STATUS_SUSPENDED {
+        tx.commit().await?;
+        return Ok(CustomerView::of(customer, segment));
+    }
+    let patch = CustomerPatch {
+        status: Some(super::STATUS_ENABLED.to_owned()),
+        ..Default::default()
+    };
+    customers::update(&mut tx, business_id, customer.id, &patch, now_us).await?;
+    let customer = customers::get(&mut tx, business_id, customer.id).await?;
+    crate::events::customer(&mut tx, "CustomerEnabled", &customer, now_us).await?;
     tx.commit().await?;
     Ok(CustomerView::of(customer, segment))
 }

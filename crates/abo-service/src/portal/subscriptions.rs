@@ -135,7 +135,8 @@ pub async fn cancel_termination(
         date_term_us: Some(sub.date_period_end_us.or(sub.date_term_us)),
         ..Default::default()
     };
-    subscriptions::update(&mut tx, business_id, id, &patch, now_us).await?;
+    let sub = subscriptions::update(&mut tx, business_id, id, &patch, now_us).await?;
+    crate::events::subscription_updated(&mut tx, &sub, now_us).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -243,6 +243,7 @@ pub async fn request_suspension(
     let (sub, _) = load(&mut tx, business_id, id, now_us).await?;
     let state = transition(&sub, SubscriptionEvent::RequestSuspension)?;
     let sub = subscriptions::update_state(&mut tx, business_id, id, state.as_str(), now_us).await?;
+    crate::events::subscription_updated(&mut tx, &sub, now_us).await?;
     let view = view_of(&mut tx, sub, now_us).await?;
     tx.commit().await?;
     Ok(view)

@@ -92,7 +92,7 @@ pub use create::{CreateFlags, CreateSubscription, FeatureOverride, Overrides, cr
 pub use lifecycle::{
     StartOptions, TerminationOptions, move_term, request_suspension, start, terminate,
 };
-pub use query::{ListFilter, get, get_for_customer, list};
+pub use query::{ListFilter, get, get_for_customer, list, list_of_customer};
 pub use upgrade::{UpgradeOptions, upgrade};
 pub use view::{FeatureView, SubscriptionView};
 

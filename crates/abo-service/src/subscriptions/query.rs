@@ -1,8 +1,10 @@
 //! Reading subscriptions: by id, the one of a customer, and lists.
 
 use abo_core::SubscriptionStatus;
+use abo_store::customers::Customer;
+use abo_store::segments::Segment;
 use abo_store::subscriptions::{self, SubscriptionFilter};
-use abo_store::{AnyConnection, Page, PageRequest, Store, offers, segments};
+use abo_store::{AnyConnection, Page, PageRequest, Store, offers, portal_reads, segments};
 
 use super::schedule::{find_customer, named, state_of};
 use super::view::{Loader, SubscriptionView, view_of};
@@ -109,6 +111,45 @@ pub async fn get_for_customer(
         )));
     };
     view_of(&mut conn, sub, now_us).await
+}
+
+/// The subscriptions of `customer` (as the recipient) in its `segment`, oldest first, at
+/// most `limit`: what the Customer Portal lists. Both rows are the caller's (it has just
+/// read and checked them); everything else is read in two or three statements
+/// ([`abo_store::portal_reads::customer_subscriptions`]).
+pub async fn list_of_customer(
+    store: &Store,
+    segment: &Segment,
+    customer: &Customer,
+    limit: i64,
+    now_us: i64,
+) -> Result<Vec<SubscriptionView>> {
+    if segment.id != customer.segment_id || segment.business_id != customer.business_id {
+        return Err(ServiceError::invalid(format!(
+            "customer {} is not in segment {}",
+            customer.id, segment.id
+        )));
+    }
+    let mut conn = store.acquire().await?;
+    let read = portal_reads::customer_subscriptions(
+        &mut conn,
+        customer.business_id,
+        segment.id,
+        customer.id,
+        limit,
+    )
+    .await?;
+    let mut loader = Loader::seeded(
+        vec![segment.clone()],
+        vec![customer.clone()],
+        read.offer_references,
+        read.features,
+    );
+    let mut items = Vec::with_capacity(read.subscriptions.len());
+    for sub in read.subscriptions {
+        items.push(loader.view(&mut conn, sub, now_us).await?);
+    }
+    Ok(items)
 }
 
 /// Filters of `GET /v1/Subscriptions`.

@@ -88,6 +88,23 @@ pub(crate) struct Loader {
 }
 
 impl Loader {
+    /// A loader that starts with rows the caller has already read (the portal home reads
+    /// them in one go, see `abo_store::portal_reads`). `features` must hold every feature of
+    /// the subscriptions it will view: the catalogue is then not read at all.
+    pub(crate) fn seeded(
+        segments: Vec<Segment>,
+        customers: Vec<Customer>,
+        offers: Vec<(i64, String)>,
+        features: Vec<features::Feature>,
+    ) -> Loader {
+        Loader {
+            segments: segments.into_iter().map(|s| (s.id, s)).collect(),
+            customers: customers.into_iter().map(|c| (c.id, c)).collect(),
+            offers: offers.into_iter().collect(),
+            features: Some(features.into_iter().map(|f| (f.id, f)).collect()),
+        }
+    }
+
     pub async fn view(
         &mut self,
         conn: &mut AnyConnection,

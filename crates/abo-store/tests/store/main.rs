@@ -7,6 +7,7 @@ mod billing;
 mod catalogue;
 mod customers;
 mod jobs;
+mod portal_reads;
 mod schema;
 mod tenancy;
 mod usages;

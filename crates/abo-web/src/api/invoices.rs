@@ -115,7 +115,13 @@ fn links_for(
     links
 }
 
-async fn render(state: &AppState, caller: &Caller, view: &InvoiceView) -> ApiResult<InvoiceDto> {
+/// The contract's `Invoice` of an invoice or credit note (also the answer of
+/// the back office's cancel and refund).
+pub(crate) async fn render(
+    state: &AppState,
+    caller: &Caller,
+    view: &InvoiceView,
+) -> ApiResult<InvoiceDto> {
     let signer = if view.customer_status == "Suspended" {
         None
     } else {

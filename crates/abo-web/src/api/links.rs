@@ -11,6 +11,7 @@ use abo_links::{API_LINK_TTL_SECS, Keyring, LinkClaims, Purpose};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
 
 /// The contract's `Link` object (lower-case field names).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -35,26 +36,30 @@ impl Link {
     }
 }
 
-/// Keyrings per business, loaded once (they change only on rotation).
+/// How long a loaded keyring is used before it is read again: a key rotated
+/// or retired by another process (the CLI, another node) is picked up within
+/// this time, while signing stays off the database on the hot path.
+const KEYRING_TTL: Duration = Duration::from_secs(30);
+
+/// Keyrings per business, cached (they change only on rotation).
 #[derive(Default)]
 pub(crate) struct KeyringCache {
-    rings: RwLock<HashMap<i64, Arc<Keyring>>>,
+    rings: RwLock<HashMap<i64, (Arc<Keyring>, Instant)>>,
 }
 
 impl KeyringCache {
     pub(crate) async fn get(&self, state: &AppState, business_id: i64) -> ApiResult<Arc<Keyring>> {
-        if let Some(ring) = self
-            .rings
-            .read()
-            .ok()
-            .and_then(|m| m.get(&business_id).cloned())
-        {
+        if let Some(ring) = self.rings.read().ok().and_then(|m| {
+            m.get(&business_id)
+                .filter(|(_, loaded)| loaded.elapsed() < KEYRING_TTL)
+                .map(|(ring, _)| ring.clone())
+        }) {
             return Ok(ring);
         }
         let mut conn = state.store.acquire().await?;
         let ring = Arc::new(abo_service::links::load_keyring(&mut conn, business_id).await?);
         if let Ok(mut map) = self.rings.write() {
-            map.insert(business_id, ring.clone());
+            map.insert(business_id, (ring.clone(), Instant::now()));
         }
         Ok(ring)
     }

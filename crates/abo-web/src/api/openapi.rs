@@ -80,6 +80,15 @@ fn add_abo_additions(doc: &mut Value) {
             }
         }}),
     );
+    for (path, item) in crate::backoffice::invoices::openapi_paths() {
+        paths.insert(path.to_string(), item);
+    }
+    let backoffice = crate::backoffice::links::openapi_paths()
+        .into_iter()
+        .chain(crate::backoffice::emails::openapi_paths());
+    for (path, item) in backoffice {
+        paths.insert(path.to_string(), item);
+    }
     if let Some(get) = paths
         .get("/v1/Subscription")
         .and_then(|i| i.get("get"))
@@ -145,7 +154,10 @@ mod tests {
         assert_eq!(count, 39);
         assert!(doc["paths"]["/v1/CustomerBillingAddress"]["get"].is_object());
         assert!(doc["paths"]["/v1/Abo/TestClock/Advance"]["post"].is_object());
+        assert!(doc["paths"]["/Billing/Invoices/{IdInvoice}/Refund"]["post"].is_object());
         assert!(doc["paths"]["/v1/Subscription/{IdSubscription}"]["get"].is_object());
+        assert!(doc["paths"]["/Distribution/Customers/{id}/Links/Send"]["post"].is_object());
+        assert!(doc["paths"]["/Organization/Segments/{segment}/Emails/{kind}"]["put"].is_object());
         let post = &doc["paths"]["/v1/Usage"]["post"]["parameters"];
         assert!(
             post.as_array()

@@ -69,7 +69,8 @@ async fn post_advance(
     if target < caller.now_us {
         return Err(backwards(caller.now_us));
     }
-    let engine = Engine::with_gateways(state.store.clone(), state.gateways.clone());
+    let engine = Engine::with_gateways(state.store.clone(), state.gateways.clone())
+        .with_webhook_policy(state.webhooks);
     let worker = format!("api-test-clock-{}", caller.business_id());
     let real_now = state.clock.now().as_microsecond();
     let report = engine

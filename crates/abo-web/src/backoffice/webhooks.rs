@@ -61,6 +61,7 @@ impl From<WebhookError> for ApiError {
         match err {
             WebhookError::Store(e) => e.into(),
             WebhookError::Invalid(message) => ApiError::invalid("Webhook", message),
+            WebhookError::InvalidUrl(message) => ApiError::invalid("Url", message),
             WebhookError::VerificationFailed(message) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Error.Webhook.Verification.Failed",
@@ -180,6 +181,7 @@ async fn create(
         .ok_or_else(|| ApiError::invalid("Url", "Url is required"))?;
     let created = endpoints::create(
         &state.store,
+        state.webhooks,
         caller.business_id(),
         &url,
         &body.triggers,
@@ -247,7 +249,14 @@ async fn send_code(
 ) -> ApiResult<Json<WebhookDto>> {
     let id = id_of(&id)?;
     let endpoint = if query(&raw).bool("SendCode")?.unwrap_or(false) {
-        endpoints::send_code(&state.store, caller.business_id(), id, caller.now_us).await?
+        endpoints::send_code(
+            &state.store,
+            state.webhooks,
+            caller.business_id(),
+            id,
+            caller.now_us,
+        )
+        .await?
     } else {
         endpoints::get(&state.store, caller.business_id(), id).await?
     };

@@ -100,7 +100,10 @@ pub fn document(
         .into_iter()
         .map(|(rate, (base, amount))| TaxBreakdown { rate, base, amount })
         .collect();
-    let status = if invoice.is_credit_note {
+    let status = if invoice.is_credit_note && invoice.type_credit.as_deref() == Some("Voiding") {
+        // A voiding note cancels an unpaid invoice: no money moved.
+        PaymentStatus::NothingDue
+    } else if invoice.is_credit_note {
         PaymentStatus::Refunded
     } else if invoice.state.starts_with("Paid") {
         PaymentStatus::Paid

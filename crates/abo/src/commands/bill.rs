@@ -42,7 +42,10 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
             super::clock::show(until)
         );
     }
-    let engine = Engine::new(store.clone());
+    // The sandbox gateways' state is in the store: debits `abo serve` sent
+    // settle here too.
+    let gateways = std::sync::Arc::new(abo_service::billing::Gateways::persistent(store.clone()));
+    let engine = Engine::with_gateways(store.clone(), gateways);
     let worker = format!("cli-bill-{}", std::process::id());
     let mut total = RunReport::default();
     let count = chosen.len();

@@ -57,7 +57,11 @@ pub async fn run(config: Config, command: Command) -> anyhow::Result<()> {
             show(target)
         );
     }
-    let engine = Engine::new(store.clone());
+    // The sandbox gateways' state is in the store: a debit `abo serve` sent
+    // settles when the clock passes its date here.
+    let gateways = std::sync::Arc::new(abo_service::billing::Gateways::persistent(store.clone()));
+    let engine =
+        Engine::with_gateways(store.clone(), gateways).with_webhook_policy(config.webhook_policy());
     let worker = format!("cli-clock-{}", std::process::id());
     let report = engine
         .advance_clock(business.id, target, real_now, &worker)

@@ -16,7 +16,8 @@ pub async fn run(config: Config, args: Args) -> anyhow::Result<()> {
     let store = super::open_store(&config).await?;
     let business_id = choose_business(&store, args.business).await?;
     let now_us = super::now_us();
-    let report = abo_service::catalog::import_catalog_file(&store, business_id, &args.file, now_us)
+    // abo-mail's import: the catalogue and its `[segment.emails]` settings, checked.
+    let report = abo_mail::catalog::import_catalog_file(&store, business_id, &args.file, now_us)
         .await
         .with_context(|| {
             format!(

@@ -3,6 +3,7 @@ pub mod business;
 pub mod clock;
 pub mod demo;
 pub mod import;
+pub mod invoice;
 pub mod migrate;
 pub mod serve;
 

@@ -56,10 +56,12 @@ impl Server {
             Some(url) => url.trim_end_matches('/').to_string(),
             None => format!("http://{local}"),
         };
-        let mut state = AppState::new(store.clone(), Arc::new(abo_core::SystemClock), &base_url);
+        let mut state = AppState::new(store.clone(), Arc::new(abo_core::SystemClock), &base_url)
+            .with_webhook_policy(config.webhook_policy());
         // One set of payment gateways per node: the engine collects with the
         // cards and mandates the hosted pages register.
-        let mut engine = abo_engine::Engine::with_gateways(store, state.gateways.clone());
+        let mut engine = abo_engine::Engine::with_gateways(store, state.gateways.clone())
+            .with_webhook_policy(config.webhook_policy());
         if let Some(smtp) = config.smtp() {
             // Customer e-mails: the engine claims `Email` jobs only with a mailer.
             engine = engine.with_mailer(abo_mail::Mailer::new(&smtp, &base_url)?);

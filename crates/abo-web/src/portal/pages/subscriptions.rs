@@ -3,8 +3,7 @@
 //! offer; scheduled changes shown, a scheduled termination cancellable.
 
 use abo_core::{PeriodUnit, SubscriptionState, SubscriptionStatus};
-use abo_service::subscriptions::{ListFilter, SubscriptionView};
-use abo_store::PageRequest;
+use abo_service::subscriptions::SubscriptionView;
 use askama::Template;
 use axum::extract::{Path, Query};
 use axum::response::{IntoResponse, Response};
@@ -153,34 +152,28 @@ pub fn card(ctx: &Ctx, v: &SubscriptionView) -> SubCard {
 
 /// The customer's subscriptions worth showing: everything but deleted ones and the drafts
 /// that only exist to replace another at its term (shown on that one).
+///
+/// Read fresh on every page (the home is the portal's busiest page: two or three
+/// statements, see `abo_store::portal_reads`), for the session's customer as the recipient,
+/// in its segment.
 async fn visible_subscriptions(
     ctx: &Ctx,
 ) -> Result<Vec<SubscriptionView>, crate::portal::PortalError> {
-    let filter = ListFilter {
-        segment_reference: Some(ctx.look.segment.reference.clone()),
-        customer_reference: Some(ctx.customer.reference.clone()),
-        buyer_reference: None,
-    };
-    let page = abo_service::subscriptions::list(
+    let mut items = abo_service::subscriptions::list_of_customer(
         &ctx.state.store,
-        ctx.business.id,
-        &filter,
-        PageRequest::new(0, 200),
+        &ctx.look.segment,
+        &ctx.customer,
+        MAX_LISTED,
         ctx.now_us,
     )
     .await
     .map_err(|e| ctx.fail(e))?;
-    let mut items: Vec<SubscriptionView> = page
-        .items
-        .into_iter()
-        .filter(|v| v.subscription.customer_id == ctx.customer.id)
-        .filter(|v| {
-            !matches!(
-                v.state,
-                SubscriptionState::Deleted | SubscriptionState::DraftDelayedUpgrade
-            )
-        })
-        .collect();
+    items.retain(|v| {
+        !matches!(
+            v.state,
+            SubscriptionState::Deleted | SubscriptionState::DraftDelayedUpgrade
+        )
+    });
     // Active first, then suspended, drafts, ended; newest first within each.
     let rank = |v: &SubscriptionView| match v.status() {
         SubscriptionStatus::Active => 0,
@@ -192,6 +185,9 @@ async fn visible_subscriptions(
     items.sort_by_key(|v| (rank(v), std::cmp::Reverse(v.subscription.id)));
     Ok(items)
 }
+
+/// How many subscriptions the home lists at most (oldest first, as the API pages them).
+const MAX_LISTED: i64 = 200;
 
 #[derive(Template)]
 #[template(path = "portal/subscriptions.html")]

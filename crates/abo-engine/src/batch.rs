@@ -1,0 +1,227 @@
+//! Batches: the claimed jobs of one kind among the three that every renewal
+//! goes through (`Renew`, `BillCustomer`, `CollectInvoice`) are carried out
+//! together, in one transaction per batch (collection: one before and one
+//! after the gateway calls), with the jobs completed in the same
+//! transaction as their effects. A subscription then costs its own
+//! statements and a share of a commit, not a transaction and a job
+//! round trip per step.
+//!
+//! Nothing is decided here: each job runs the same use case as alone, only
+//! inside the batch's transaction, so natural keys, the expected
+//! `(period_index, state)` of a renewal and the gapless invoice numbers
+//! (taken in the batch's transaction, released by its rollback) keep every
+//! guarantee of the one-by-one path.
+//!
+//! A batch is all or nothing: when one of its jobs fails, the transaction is
+//! rolled back and the caller carries the jobs out one by one, so a failing
+//! subscription fails alone, with its own retry, and the others go through.
+
+use abo_service::ServiceError;
+use abo_service::billing::collect::{Prepared, prepare_collect};
+use abo_service::billing::{BillOptions, CollectOutcome, bill_in};
+use abo_service::renewal::renew_expected;
+use abo_store::jobs::{self, Job};
+use abo_store::{AnyConnection, StoreError};
+
+use crate::{Engine, KIND_BILL_CUSTOMER, KIND_COLLECT, KIND_RENEW, RunReport};
+
+/// Whether jobs of `kind` are carried out in batches.
+pub(crate) fn batchable(kind: &str) -> bool {
+    [KIND_RENEW, KIND_BILL_CUSTOMER, KIND_COLLECT].contains(&kind)
+}
+
+/// What a batch did, and the jobs left to run one by one.
+pub(crate) struct BatchOutcome<'a> {
+    pub report: RunReport,
+    pub left: Vec<&'a Job>,
+}
+
+impl<'a> BatchOutcome<'a> {
+    /// Nothing done: every job goes one by one.
+    fn fallback(batch: &'a [Job]) -> BatchOutcome<'a> {
+        BatchOutcome {
+            report: RunReport::default(),
+            left: batch.iter().collect(),
+        }
+    }
+}
+
+/// The integers and strings of a job's payload, and its business.
+struct Payload {
+    business_id: i64,
+    value: serde_json::Value,
+}
+
+impl Payload {
+    fn parse(job: &Job) -> Result<Payload, String> {
+        let value: serde_json::Value =
+            serde_json::from_str(&job.payload).map_err(|e| format!("payload: {e}"))?;
+        // The job row names its business; older payloads repeat it.
+        let business_id = match job.business_id {
+            Some(id) => id,
+            None => value["business_id"]
+                .as_i64()
+                .ok_or("payload: business_id is missing")?,
+        };
+        Ok(Payload { business_id, value })
+    }
+
+    /// The first of `names` present (older payloads use other names).
+    fn int(&self, names: &[&str]) -> Result<i64, String> {
+        names
+            .iter()
+            .find_map(|name| self.value[*name].as_i64())
+            .ok_or_else(|| format!("payload: {} is missing", names[0]))
+    }
+
+    fn str(&self, name: &str) -> Result<&str, String> {
+        self.value[name]
+            .as_str()
+            .ok_or_else(|| format!("payload: {name} is missing"))
+    }
+}
+
+fn service(e: ServiceError) -> String {
+    e.to_string()
+}
+
+fn store_err(e: impl Into<StoreError>) -> String {
+    e.into().to_string()
+}
+
+impl Engine {
+    /// Carries out `batch` (claimed jobs, all of kind `kind`, see
+    /// [`batchable`]) together.
+    pub(crate) async fn run_batch<'a>(
+        &self,
+        kind: &str,
+        batch: &'a [Job],
+        now_us: i64,
+        worker_id: &str,
+    ) -> BatchOutcome<'a> {
+        let result = match kind {
+            KIND_COLLECT => self.collect_batch(batch, now_us, worker_id).await,
+            _ => self
+                .in_one_transaction(kind, batch, now_us, worker_id)
+                .await
+                .map(|report| BatchOutcome {
+                    report,
+                    left: Vec::new(),
+                }),
+        };
+        result.unwrap_or_else(|error| {
+            tracing::debug!(kind, jobs = batch.len(), %error, "batch rolled back: one by one");
+            BatchOutcome::fallback(batch)
+        })
+    }
+
+    /// Renewals or billings: every job in one transaction, completed in it.
+    async fn in_one_transaction(
+        &self,
+        kind: &str,
+        batch: &[Job],
+        now_us: i64,
+        worker_id: &str,
+    ) -> Result<RunReport, String> {
+        let mut report = RunReport::default();
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        for job in batch {
+            let p = Payload::parse(job)?;
+            if kind == KIND_RENEW {
+                let renewed = renew_expected(
+                    &mut tx,
+                    p.business_id,
+                    p.int(&["subscription_id"])?,
+                    p.int(&["period_index"])?,
+                    p.str("state")?,
+                    now_us,
+                )
+                .await
+                .map_err(service)?;
+                report.renewals += u64::from(renewed.is_some());
+            } else {
+                // `BillNow` jobs name the customer `IdCustomer`.
+                let customer_id = p.int(&["customer_id", "IdCustomer"])?;
+                let options = BillOptions::default();
+                let invoice = bill_in(&mut tx, p.business_id, customer_id, &options, now_us)
+                    .await
+                    .map_err(service)?;
+                report.invoices += u64::from(invoice.is_some());
+            }
+        }
+        complete(&mut tx, batch.iter(), worker_id, now_us, &mut report).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(report)
+    }
+
+    /// Collection attempts: all written in one transaction, committed before
+    /// any charge is sent (as alone: a crash after a charge replays its
+    /// idempotency key); the charges; then all answers recorded, and the
+    /// jobs completed, in a second transaction. A charge the gateway could
+    /// not take leaves its job to the one-by-one path.
+    async fn collect_batch<'a>(
+        &self,
+        batch: &'a [Job],
+        now_us: i64,
+        worker_id: &str,
+    ) -> Result<BatchOutcome<'a>, String> {
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        let mut prepared = Vec::with_capacity(batch.len());
+        for job in batch {
+            let p = Payload::parse(job)?;
+            let invoice_id = p.int(&["invoice_id"])?;
+            let attempt = p.int(&["attempt"])?;
+            let step = prepare_collect(&mut tx, p.business_id, invoice_id, attempt, now_us)
+                .await
+                .map_err(service)?;
+            prepared.push((job, step));
+        }
+        tx.commit().await.map_err(store_err)?;
+
+        let mut report = RunReport::default();
+        let mut left = Vec::new();
+        let mut done: Vec<&Job> = Vec::with_capacity(batch.len());
+        let mut answered = Vec::new();
+        for (job, step) in prepared {
+            match step {
+                Prepared::Done(_) => done.push(job),
+                Prepared::Charge(charge) => match charge.send(&self.gateways, now_us).await {
+                    Ok(receipt) => answered.push((job, charge, receipt)),
+                    Err(error) => {
+                        tracing::debug!(job = job.id, %error, "charge not taken: alone");
+                        left.push(job);
+                    }
+                },
+            }
+        }
+
+        let mut tx = self.store.begin().await.map_err(store_err)?;
+        for (job, charge, receipt) in &answered {
+            let outcome = charge
+                .record(&mut tx, receipt, now_us)
+                .await
+                .map_err(service)?;
+            report.payments += u64::from(outcome == CollectOutcome::Paid);
+            done.push(job);
+        }
+        complete(&mut tx, done.into_iter(), worker_id, now_us, &mut report).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(BatchOutcome { report, left })
+    }
+}
+
+/// Completes the jobs of a batch in its transaction.
+async fn complete<'a>(
+    conn: &mut AnyConnection,
+    done: impl Iterator<Item = &'a Job>,
+    worker_id: &str,
+    now_us: i64,
+    report: &mut RunReport,
+) -> Result<(), String> {
+    let ids: Vec<i64> = done.map(|j| j.id).collect();
+    jobs::complete_many(conn, &ids, worker_id, now_us)
+        .await
+        .map_err(store_err)?;
+    report.jobs_run += ids.len() as u64;
+    Ok(())
+}
