@@ -103,7 +103,10 @@ impl Store {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                        // Writers queue for the one write lock (`BEGIN IMMEDIATE`); on a loaded
+                        // machine a burst of them can wait longer than a few seconds, which must
+                        // slow a write down, not fail it.
+                        conn.execute("PRAGMA busy_timeout = 30000").await?;
                         Ok(())
                     })
                 });

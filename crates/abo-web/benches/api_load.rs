@@ -147,6 +147,8 @@ where
 
 fn main() {
     // `cargo bench` passes `--bench`; nothing else to parse.
+    // reqwest is built with rustls and no default provider (stack.md: ring only).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -153,6 +153,8 @@ impl Api {
 }
 
 fn main() {
+    // reqwest is built with rustls and no default provider (stack.md: ring only).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -7,7 +7,6 @@
 mod webhooks_support;
 
 use abo_engine::Engine;
-use abo_service::customers::CustomerKey;
 use abo_store::businesses;
 use abo_testkit::{AppOptions, TestApp, both_backends};
 use abo_webhooks::TargetPolicy;
@@ -124,11 +123,22 @@ both_backends! {
             .await;
         assert_eq!(r.status(), 200);
         deliver(&engine, b, t0).await;
-        let key = CustomerKey::new("ev-1");
-        let view = abo_service::customers::enable(&app.store, b, &key, t0).await.unwrap();
-        assert_eq!(view.customer.status, "Enabled");
+        // Abo's addition (ProAbono does it in the back office).
+        let r = app
+            .post_empty("/v1/Abo/Customer/Enabling?ReferenceCustomer=ev-1")
+            .await;
+        assert_eq!(r.status(), 200);
+        let enabled: Value = r.json().await.unwrap();
+        assert_eq!(enabled["Status"], "Enabled");
+        assert!(
+            enabled["Links"].as_array().is_some_and(|l| !l.is_empty()),
+            "an enabled customer has links again: {enabled}"
+        );
         // Enabling an enabled customer emits nothing more.
-        abo_service::customers::enable(&app.store, b, &key, t0).await.unwrap();
+        let r = app
+            .post_empty("/v1/Abo/Customer/Enabling?ReferenceCustomer=ev-1")
+            .await;
+        assert_eq!(r.status(), 200);
         deliver(&engine, b, t0).await;
 
         let received = receiver.notifications();

@@ -46,6 +46,7 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/customer/linksrevokation", post(revoke_links))
         .route("/v1/customer/invalidation", post(invalidate))
         .route("/v1/customer/suspension", post(suspend))
+        .route("/v1/abo/customer/enabling", post(enable))
         .route(
             "/v1/customeraddressbilling",
             get(get_billing_address).post(update_billing_address),
@@ -607,6 +608,22 @@ pub async fn suspend(
         .await
         .map_err(service_error)?;
     Ok(Json(CustomerDto::new(&view, Some(Vec::new()))))
+}
+
+/// `POST /v1/Abo/Customer/Enabling` (Abo's addition: ProAbono does this in its back office):
+/// a suspended customer is `Enabled` again and `CustomerEnabled` is notified. Links revoked by
+/// the suspension stay revoked; the answer carries new ones.
+pub async fn enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    params: Params,
+    body: JsonBody,
+) -> ApiResult<Json<CustomerDto>> {
+    let key = key_from(&params, &body)?;
+    let view = uc::enable(&state.store, caller.business_id(), &key, caller.now_us)
+        .await
+        .map_err(service_error)?;
+    Ok(Json(with_links(&state, &caller, &view).await?))
 }
 
 /// `GET /v1/CustomerAddressBilling?ReferenceCustomer=`.

@@ -80,6 +80,18 @@ fn add_abo_additions(doc: &mut Value) {
             }
         }}),
     );
+    let mut enabling = paths
+        .get("/v1/Customer/Suspension")
+        .cloned()
+        .unwrap_or_else(|| json!({"post": {}}));
+    enabling["post"]["operationId"] = json!("aboEnableCustomer");
+    enabling["post"]["tags"] = json!(["Abo"]);
+    enabling["post"]["summary"] =
+        json!("Enable a suspended customer again (Abo's addition; ProAbono's back office)");
+    enabling["post"]["description"] = json!(
+        "The reverse of /v1/Customer/Suspension: Status becomes Enabled and the CustomerEnabled webhook is sent. Links revoked by the suspension stay revoked; the answer carries new ones."
+    );
+    paths.insert("/v1/Abo/Customer/Enabling".to_string(), enabling);
     for (path, item) in crate::backoffice::invoices::openapi_paths() {
         paths.insert(path.to_string(), item);
     }
@@ -154,6 +166,7 @@ mod tests {
         assert_eq!(count, 39);
         assert!(doc["paths"]["/v1/CustomerBillingAddress"]["get"].is_object());
         assert!(doc["paths"]["/v1/Abo/TestClock/Advance"]["post"].is_object());
+        assert!(doc["paths"]["/v1/Abo/Customer/Enabling"]["post"].is_object());
         assert!(doc["paths"]["/Billing/Invoices/{IdInvoice}/Refund"]["post"].is_object());
         assert!(doc["paths"]["/v1/Subscription/{IdSubscription}"]["get"].is_object());
         assert!(doc["paths"]["/Distribution/Customers/{id}/Links/Send"]["post"].is_object());
