@@ -1,8 +1,7 @@
 //! `abo-mail`: the customer e-mails of spec §1.12.
 //!
 //! * [`EmailType`]: every type, the id it is about, the link it carries, whether the invoice
-//!   PDF is attached. The outbox payload of each is the contract in /work/notes/contracts.md
-//!   ("E-mail types"), read by [`EmailJob::parse`].
+//!   PDF is attached. The outbox payload of each is read by [`EmailJob::parse`].
 //! * [`render`]: subject, HTML and plain-text alternative from minijinja templates per
 //!   language (en, fr; embedded defaults in `templates/`), overridable per segment in the
 //!   database; amounts and dates formatted in the e-mail's language.

@@ -1,4 +1,5 @@
-//! The payload of an `Email` outbox job (contract: /work/notes/contracts.md "E-mail types").
+//! The payload of an `Email` outbox job: what the producers of the outbox (abo-service)
+//! write and the mailer reads.
 
 use abo_links::Purpose;
 use serde_json::Value;

@@ -1,5 +1,5 @@
 //! The customer e-mail types of spec §1.12, by the names the outbox uses (`"Template"` of an
-//! `Email` job; see /work/notes/contracts.md "E-mail types").
+//! `Email` job; its payload is in [`crate::payload`]).
 
 use abo_links::Purpose;
 

@@ -1,5 +1,4 @@
-//! The signature headers of a delivery (/work/notes/contracts.md, "Webhook
-//! signatures"):
+//! The signature headers of a delivery (docs/integration.md, "Webhooks"):
 //!
 //! - ProAbono's: `x-proabono-key` (32 random url-safe characters, new for
 //!   each attempt) and `x-proabono-signature` = base64(SHA-256(key ‖ secret)).

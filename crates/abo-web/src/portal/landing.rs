@@ -44,7 +44,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Where a link lands inside the session, relative to `/portal/s/{session}/`.
 ///
-/// The `wf/...` pages belong to the workflows (see `/work/notes/portal-infra.md`).
+/// The `wf/...` pages belong to the workflows (`portal::workflows`).
 pub fn session_target(purpose: Purpose, target: Option<i64>) -> String {
     let t = target.unwrap_or_default();
     match (purpose, target) {

@@ -15,7 +15,7 @@
 //! * `workflows`: the customer workflows (subscribe, change plan, pay...), under
 //!   `/portal/s/{session}/wf/...` (another module, same infrastructure).
 //!
-//! How to add a page: `/work/notes/portal-infra.md` (and ARCHITECTURE.md, "Hosted pages").
+//! How the pages fit together: ARCHITECTURE.md, "Hosted pages".
 
 pub mod assets;
 pub mod context;
@@ -47,9 +47,32 @@ pub struct PortalCaches {
 
 /// Every hosted route: landing, assets, portal sections, workflows.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    let pages = Router::new()
         .merge(landing::routes())
-        .merge(assets::routes())
         .merge(pages::routes())
         .merge(workflows::routes())
+        .layer(axum::middleware::from_fn(admit));
+    Router::new().merge(assets::routes()).merge(pages)
+}
+
+/// How many hosted pages are rendered at once: a few per core. A page is a handful of short
+/// database reads and a template; rendering more at once only adds thread switches between
+/// the database workers (on 2 cores, 64 at once serve ~0.6x the pages that 6 do), so the rest
+/// wait their turn in a fair queue. The API is not limited: usage writes batch better the more
+/// arrive together.
+fn page_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, usize::from);
+        tokio::sync::Semaphore::new(3 * cores)
+    })
+}
+
+async fn admit(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    // The semaphore is never closed, so acquiring cannot fail.
+    let _slot = page_slots().acquire().await.ok();
+    next.run(request).await
 }
