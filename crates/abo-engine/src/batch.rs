@@ -16,10 +16,13 @@
 //! rolled back and the caller carries the jobs out one by one, so a failing
 //! subscription fails alone, with its own retry, and the others go through.
 
+use abo_gateway::ChargeReceipt;
 use abo_service::ServiceError;
-use abo_service::billing::collect::{Prepared, prepare_collect};
-use abo_service::billing::{BillOptions, CollectOutcome, bill_in};
-use abo_service::renewal::renew_expected;
+use abo_service::batch::bill::bill_many;
+use abo_service::batch::collect::{DueCollection, prepare_many, record_many};
+use abo_service::batch::renew::{DueRenewal, renew_many};
+use abo_service::billing::CollectOutcome;
+use abo_service::billing::collect::{PendingCharge, Prepared};
 use abo_store::jobs::{self, Job};
 use abo_store::{AnyConnection, StoreError};
 
@@ -47,13 +50,14 @@ impl<'a> BatchOutcome<'a> {
 }
 
 /// The integers and strings of a job's payload, and its business.
-struct Payload {
+struct Payload<'a> {
+    job: &'a Job,
     business_id: i64,
     value: serde_json::Value,
 }
 
-impl Payload {
-    fn parse(job: &Job) -> Result<Payload, String> {
+impl<'a> Payload<'a> {
+    fn parse(job: &'a Job) -> Result<Payload<'a>, String> {
         let value: serde_json::Value =
             serde_json::from_str(&job.payload).map_err(|e| format!("payload: {e}"))?;
         // The job row names its business; older payloads repeat it.
@@ -63,7 +67,11 @@ impl Payload {
                 .as_i64()
                 .ok_or("payload: business_id is missing")?,
         };
-        Ok(Payload { business_id, value })
+        Ok(Payload {
+            job,
+            business_id,
+            value,
+        })
     }
 
     /// The first of `names` present (older payloads use other names).
@@ -115,7 +123,8 @@ impl Engine {
         })
     }
 
-    /// Renewals or billings: every job in one transaction, completed in it.
+    /// Renewals or billings: every job in one transaction, completed in it
+    /// (set-wise: `abo_service::batch`).
     async fn in_one_transaction(
         &self,
         kind: &str,
@@ -125,28 +134,30 @@ impl Engine {
     ) -> Result<RunReport, String> {
         let mut report = RunReport::default();
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        for job in batch {
-            let p = Payload::parse(job)?;
+        for (business_id, jobs) in by_business(batch)? {
             if kind == KIND_RENEW {
-                let renewed = renew_expected(
-                    &mut tx,
-                    p.business_id,
-                    p.int(&["subscription_id"])?,
-                    p.int(&["period_index"])?,
-                    p.str("state")?,
-                    now_us,
-                )
-                .await
-                .map_err(service)?;
-                report.renewals += u64::from(renewed.is_some());
-            } else {
-                // `BillNow` jobs name the customer `IdCustomer`.
-                let customer_id = p.int(&["customer_id", "IdCustomer"])?;
-                let options = BillOptions::default();
-                let invoice = bill_in(&mut tx, p.business_id, customer_id, &options, now_us)
+                let due = jobs
+                    .iter()
+                    .map(|p| {
+                        Ok(DueRenewal {
+                            subscription_id: p.int(&["subscription_id"])?,
+                            period_index: p.int(&["period_index"])?,
+                            state: p.str("state")?.to_owned(),
+                        })
+                    })
+                    .collect::<Result<Vec<_>, String>>()?;
+                report.renewals += renew_many(&mut tx, business_id, &due, now_us)
                     .await
                     .map_err(service)?;
-                report.invoices += u64::from(invoice.is_some());
+            } else {
+                // `BillNow` jobs name the customer `IdCustomer`.
+                let customers = jobs
+                    .iter()
+                    .map(|p| p.int(&["customer_id", "IdCustomer"]))
+                    .collect::<Result<Vec<_>, String>>()?;
+                report.invoices += bill_many(&mut tx, business_id, &customers, now_us)
+                    .await
+                    .map_err(service)?;
             }
         }
         complete(&mut tx, batch.iter(), worker_id, now_us, &mut report).await?;
@@ -166,27 +177,36 @@ impl Engine {
         worker_id: &str,
     ) -> Result<BatchOutcome<'a>, String> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        let mut prepared = Vec::with_capacity(batch.len());
-        for job in batch {
-            let p = Payload::parse(job)?;
-            let invoice_id = p.int(&["invoice_id"])?;
-            let attempt = p.int(&["attempt"])?;
-            let step = prepare_collect(&mut tx, p.business_id, invoice_id, attempt, now_us)
+        let mut prepared: Vec<(&Job, i64, Prepared)> = Vec::with_capacity(batch.len());
+        let groups = by_business(batch)?;
+        for (business_id, payloads) in &groups {
+            let due = payloads
+                .iter()
+                .map(|p| {
+                    Ok(DueCollection {
+                        invoice_id: p.int(&["invoice_id"])?,
+                        attempt: p.int(&["attempt"])?,
+                    })
+                })
+                .collect::<Result<Vec<_>, String>>()?;
+            let steps = prepare_many(&mut tx, *business_id, &due, now_us)
                 .await
                 .map_err(service)?;
-            prepared.push((job, step));
+            for (p, step) in payloads.iter().zip(steps) {
+                prepared.push((p.job, *business_id, step));
+            }
         }
         tx.commit().await.map_err(store_err)?;
 
         let mut report = RunReport::default();
         let mut left = Vec::new();
         let mut done: Vec<&Job> = Vec::with_capacity(batch.len());
-        let mut answered = Vec::new();
-        for (job, step) in prepared {
+        let mut answered: Vec<(&Job, i64, Box<PendingCharge>, ChargeReceipt)> = Vec::new();
+        for (job, business_id, step) in prepared {
             match step {
                 Prepared::Done(_) => done.push(job),
                 Prepared::Charge(charge) => match charge.send(&self.gateways, now_us).await {
-                    Ok(receipt) => answered.push((job, charge, receipt)),
+                    Ok(receipt) => answered.push((job, business_id, charge, receipt)),
                     Err(error) => {
                         tracing::debug!(job = job.id, %error, "charge not taken: alone");
                         left.push(job);
@@ -196,18 +216,39 @@ impl Engine {
         }
 
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        for (job, charge, receipt) in &answered {
-            let outcome = charge
-                .record(&mut tx, receipt, now_us)
+        for business_id in groups.iter().map(|(b, _)| *b) {
+            let of_business: Vec<(&PendingCharge, &ChargeReceipt)> = answered
+                .iter()
+                .filter(|a| a.1 == business_id)
+                .map(|(_, _, charge, receipt)| (charge.as_ref(), receipt))
+                .collect();
+            let outcomes = record_many(&mut tx, business_id, &of_business, now_us)
                 .await
                 .map_err(service)?;
-            report.payments += u64::from(outcome == CollectOutcome::Paid);
-            done.push(job);
+            report.payments += outcomes
+                .iter()
+                .filter(|o| **o == CollectOutcome::Paid)
+                .count() as u64;
         }
+        done.extend(answered.iter().map(|a| a.0));
         complete(&mut tx, done.into_iter(), worker_id, now_us, &mut report).await?;
         tx.commit().await.map_err(store_err)?;
         Ok(BatchOutcome { report, left })
     }
+}
+
+/// The payloads of a batch by business (in order of first appearance; a
+/// batch normally holds one business's jobs).
+fn by_business(batch: &[Job]) -> Result<Vec<(i64, Vec<Payload<'_>>)>, String> {
+    let mut out: Vec<(i64, Vec<Payload<'_>>)> = Vec::new();
+    for job in batch {
+        let p = Payload::parse(job)?;
+        match out.iter_mut().find(|(b, _)| *b == p.business_id) {
+            Some((_, list)) => list.push(p),
+            None => out.push((p.business_id, vec![p])),
+        }
+    }
+    Ok(out)
 }
 
 /// Completes the jobs of a batch in its transaction.

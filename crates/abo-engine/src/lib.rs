@@ -63,7 +63,7 @@ pub const KIND_INVOICE_OVERDUE: &str = abo_service::billing::JOB_INVOICE_OVERDUE
 /// node that died gives its jobs back after it.
 const LEASE_US: i64 = 60 * 1_000_000;
 /// Jobs claimed, and renewals scanned, per round.
-const BATCH: i64 = 100;
+const BATCH: i64 = 1000;
 /// Rounds per call at most (a round that finds nothing ends the call).
 const MAX_ROUNDS: usize = 10_000;
 
@@ -139,6 +139,8 @@ pub struct Engine {
     mailer: Option<abo_mail::Mailer>,
     /// Sends webhooks off the loop, to targets its policy accepts.
     deliveries: webhooks::Deliveries,
+    /// Renewals, billings and collections carried out in batches ([`batch`]).
+    batches: bool,
 }
 
 impl Engine {
@@ -157,7 +159,15 @@ impl Engine {
             gateways,
             clock: Arc::new(abo_core::SystemClock),
             mailer: None,
+            batches: true,
         }
+    }
+
+    /// The same engine, carrying out every job alone: the reference the
+    /// batches are tested against (they must write exactly the same rows).
+    pub fn one_by_one(mut self) -> Engine {
+        self.batches = false;
+        self
     }
 
     /// The same engine, taking its leases on `clock`.
@@ -283,8 +293,26 @@ impl Engine {
         };
         let mut report = RunReport::default();
         for instant in claimed.chunk_by(|a, b| a.run_at_us == b.run_at_us) {
-            let mut done = Vec::new();
-            for job in instant.iter().filter(|j| notification(j)) {
+            // Events no endpoint listens to have nothing to fan out.
+            let events: Vec<jobs::Job> = instant
+                .iter()
+                .filter(|j| j.kind == abo_webhooks::KIND_EVENT)
+                .cloned()
+                .collect();
+            let unheard = if self.batches {
+                abo_webhooks::deliver::unheard(&self.store, &events)
+                    .await
+                    .map_err(|e| EngineError::Service(ServiceError::Internal(e.to_string())))?
+            } else {
+                Vec::new()
+            };
+            report.jobs_run += unheard.len() as u64;
+            let skip: std::collections::HashSet<i64> = unheard.iter().copied().collect();
+            let mut done = unheard;
+            for job in instant
+                .iter()
+                .filter(|j| notification(j) && !skip.contains(&j.id))
+            {
                 report.add(self.process(job, now_us, worker_id, &mut done).await?);
             }
             let work: Vec<jobs::Job> = instant
@@ -293,7 +321,7 @@ impl Engine {
                 .cloned()
                 .collect();
             for run in work.chunk_by(|a, b| a.kind == b.kind) {
-                if run.len() < 2 || !batch::batchable(&run[0].kind) {
+                if run.len() < 2 || !self.batches || !batch::batchable(&run[0].kind) {
                     for job in run {
                         report.add(self.process(job, now_us, worker_id, &mut done).await?);
                     }

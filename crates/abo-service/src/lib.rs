@@ -2,6 +2,7 @@
 //! core rules, saves, and enqueues its effects in one transaction. It is the
 //! only place that decides; the HTTP handlers and the CLI only translate.
 
+pub mod batch;
 pub mod billing;
 pub mod business;
 pub mod catalog;

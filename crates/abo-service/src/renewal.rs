@@ -116,17 +116,9 @@ pub async fn renew_in(
     if !from.is_active() {
         return Ok(None);
     }
-    let (Some(period_end_us), Some(period)) = (sub.date_period_end_us, current_period(&sub, &now)?)
-    else {
+    let Some((term_us, period)) = reached_term(&sub, &now)? else {
         return Ok(None);
     };
-    // The term: the period end, or an earlier chosen termination date.
-    let term_us = sub
-        .date_term_us
-        .map_or(period_end_us, |t| t.min(period_end_us));
-    if term_us > now_us {
-        return Ok(None);
-    }
     let term = now.date_of(term_us)?;
     let ended = sub.period_index;
 
@@ -169,15 +161,8 @@ pub async fn renew_in(
             }
             (updated, "SubscriptionTerminatedForUpgrade")
         }
-        _ => {
-            let (trial, recurrence) = terms_of(&sub)?;
-            let had_trial = i64::from(trial.is_some());
-            let paid = if sub.is_trial {
-                0
-            } else {
-                sub.period_index + 1 - had_trial
-            };
-            if sub.count_recurrences.is_some_and(|c| paid >= c) {
+        _ => match next_schedule(&sub, term)? {
+            None => {
                 let state = transition(&sub, SubscriptionEvent::EndComplete)?;
                 let patch = SubscriptionPatch {
                     state: Some(state.as_str().into()),
@@ -186,18 +171,8 @@ pub async fn renew_in(
                 };
                 let updated = subscriptions::update(conn, business_id, id, &patch, now.us).await?;
                 (updated, "SubscriptionHistory")
-            } else {
-                let anchor: Date = match sub.billing_anchor.as_deref() {
-                    Some(a) => a.parse().map_err(|_| corrupt("billing_anchor"))?,
-                    None => term,
-                };
-                let next = recurrence.period_containing(anchor, term.max(anchor))?;
-                let schedule = Schedule {
-                    is_trial: false,
-                    period: next,
-                    anchor,
-                    ordinal: ended + 1,
-                };
+            }
+            Some(schedule) => {
                 let next_price = sub
                     .amount_recurrence
                     .saturating_add(features_in_advance(&sub, false)?);
@@ -227,7 +202,7 @@ pub async fn renew_in(
                     (updated, "SubscriptionRenewed")
                 }
             }
-        }
+        },
     };
     webhook(conn, &sub, trigger, ended, &now).await?;
     if let Some(template) = email_of(trigger) {
@@ -241,6 +216,59 @@ pub async fn renew_in(
         period_index: updated.period_index,
         started_id,
     }))
+}
+
+/// The term of `sub` if it is reached at `now`: the period end, or an earlier
+/// chosen termination date, with the current period.
+pub(crate) fn reached_term(sub: &Subscription, now: &Now) -> Result<Option<(i64, Period)>> {
+    let (Some(period_end_us), Some(period)) = (sub.date_period_end_us, current_period(sub, now)?)
+    else {
+        return Ok(None);
+    };
+    let term_us = sub
+        .date_term_us
+        .map_or(period_end_us, |t| t.min(period_end_us));
+    Ok((term_us <= now.us).then_some((term_us, period)))
+}
+
+/// The period a running subscription renews into at `term` (laid out from
+/// its anchor, never chained), or `None` when its `CountRecurrences` paid
+/// periods are done.
+pub(crate) fn next_schedule(sub: &Subscription, term: Date) -> Result<Option<Schedule>> {
+    let (trial, recurrence) = terms_of(sub)?;
+    let had_trial = i64::from(trial.is_some());
+    let paid = if sub.is_trial {
+        0
+    } else {
+        sub.period_index + 1 - had_trial
+    };
+    if sub.count_recurrences.is_some_and(|c| paid >= c) {
+        return Ok(None);
+    }
+    let anchor: Date = match sub.billing_anchor.as_deref() {
+        Some(a) => a.parse().map_err(|_| corrupt("billing_anchor"))?,
+        None => term,
+    };
+    Ok(Some(Schedule {
+        is_trial: false,
+        period: recurrence.period_containing(anchor, term.max(anchor))?,
+        anchor,
+        ordinal: sub.period_index + 1,
+    }))
+}
+
+/// Whether a renewal of `sub` writes nothing for its features: no
+/// consumption to bill in arrears, no Limitation extra or priced option to
+/// charge in advance (the engine's batches renew such subscriptions set-wise).
+pub(crate) fn features_write_nothing(sub: &Subscription) -> Result<bool> {
+    for f in &sub.features {
+        let consumed = f.type_feature == FeatureType::Consumption.as_str()
+            && f.quantity_current.is_some_and(|q| q > 0);
+        if consumed || feature_in_advance(f, false)?.is_some() {
+            return Ok(false);
+        }
+    }
+    Ok(true)
 }
 
 /// The customer's e-mail for a renewal's outcome (mail types in
@@ -523,24 +551,24 @@ async fn enqueue_billing(
     term: Date,
     now: &Now,
 ) -> Result<()> {
+    jobs::enqueue(conn, &billing_job(sub, term, now.us), now.us).await?;
+    Ok(())
+}
+
+/// The `BillCustomer` job of a renewal (natural key `bill:{buyer}:{term}`).
+pub(crate) fn billing_job(sub: &Subscription, term: Date, now_us: i64) -> jobs::NewJob {
     let payload = serde_json::json!({
         "business_id": sub.business_id,
         "customer_id": sub.customer_buyer_id,
     });
-    jobs::enqueue(
-        conn,
-        &jobs::NewJob {
-            business_id: Some(sub.business_id),
-            kind: "BillCustomer".into(),
-            payload: payload.to_string(),
-            run_at_us: now.us,
-            max_attempts: 10,
-            natural_key: Some(format!("bill:{}:{term}", sub.customer_buyer_id)),
-        },
-        now.us,
-    )
-    .await?;
-    Ok(())
+    jobs::NewJob {
+        business_id: Some(sub.business_id),
+        kind: "BillCustomer".into(),
+        payload: payload.to_string(),
+        run_at_us: now_us,
+        max_attempts: 10,
+        natural_key: Some(format!("bill:{}:{term}", sub.customer_buyer_id)),
+    }
 }
 
 /// An e-mail to the customer, once per template, subscription and period.
@@ -580,6 +608,18 @@ async fn webhook(
     period: i64,
     now: &Now,
 ) -> Result<()> {
+    jobs::enqueue(conn, &webhook_job(sub, trigger, period, now.us), now.us).await?;
+    Ok(())
+}
+
+/// The webhook outbox row of a subscription's event (natural key
+/// `webhook:{trigger}:{subscription}:{period}`).
+pub(crate) fn webhook_job(
+    sub: &Subscription,
+    trigger: &str,
+    period: i64,
+    now_us: i64,
+) -> jobs::NewJob {
     let payload = serde_json::json!({
         "TypeTrigger": trigger,
         "IdBusiness": sub.business_id,
@@ -587,18 +627,12 @@ async fn webhook(
         "IdCustomer": sub.customer_id,
         "IdSubscription": sub.id,
     });
-    jobs::enqueue(
-        conn,
-        &jobs::NewJob {
-            business_id: Some(sub.business_id),
-            kind: "Webhook".into(),
-            payload: payload.to_string(),
-            run_at_us: now.us,
-            max_attempts: 20,
-            natural_key: Some(format!("webhook:{trigger}:{}:{period}", sub.id)),
-        },
-        now.us,
-    )
-    .await?;
-    Ok(())
+    jobs::NewJob {
+        business_id: Some(sub.business_id),
+        kind: "Webhook".into(),
+        payload: payload.to_string(),
+        run_at_us: now_us,
+        max_attempts: 20,
+        natural_key: Some(format!("webhook:{trigger}:{}:{period}", sub.id)),
+    }
 }

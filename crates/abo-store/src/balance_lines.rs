@@ -251,3 +251,101 @@ pub async fn list_filtered(
     .await?;
     Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
 }
+
+// ---------------------------------------------------------------------------------------------
+// The engine's batches: many lines per statement.
+
+/// [`insert`] for many lines: a line whose natural key is already known is skipped. Returns
+/// how many were inserted.
+pub async fn insert_many(
+    conn: &mut AnyConnection,
+    lines: &[NewBalanceLine],
+    now_us: i64,
+) -> Result<u64> {
+    let mut inserted = 0;
+    for chunk in lines.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "INSERT INTO balance_lines (business_id, segment_id, customer_id, subscription_id, \
+             feature_id, type_line, key_charge, label, quantity_reported, quantity_billed, \
+             amount_subtotal, currency, date_move_us, date_period_start_us, date_period_end_us, \
+             natural_key, state_move, created_at_us) VALUES {} \
+             ON CONFLICT (business_id, natural_key) DO NOTHING",
+            (0..chunk.len())
+                .map(|r| format!("({}, 'Due', $1)", crate::many::list(16, 2 + r * 16)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
+        for new in chunk {
+            query = query
+                .bind(new.business_id)
+                .bind(new.segment_id)
+                .bind(new.customer_id)
+                .bind(new.subscription_id)
+                .bind(new.feature_id)
+                .bind(new.type_line.as_str())
+                .bind(new.key_charge.as_deref())
+                .bind(new.label.as_str())
+                .bind(new.quantity_reported)
+                .bind(new.quantity_billed)
+                .bind(new.amount_subtotal)
+                .bind(new.currency.as_str())
+                .bind(new.date_move_us)
+                .bind(new.date_period_start_us)
+                .bind(new.date_period_end_us)
+                .bind(new.natural_key.as_deref());
+        }
+        inserted += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
+/// The `Due` lines of many customers, by customer then id (the order of
+/// [`list_for_customer`]).
+pub async fn due_of_customers(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    customer_ids: &[i64],
+) -> Result<Vec<BalanceLine>> {
+    let mut out = Vec::new();
+    for chunk in customer_ids.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "SELECT * FROM balance_lines WHERE business_id = $1 AND state_move = 'Due' \
+             AND customer_id IN ({}) ORDER BY customer_id, id",
+            crate::many::list(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`mark_billed`] for many `(line, invoice)` pairs. Returns how many lines were still `Due`
+/// (fewer than asked: some were billed concurrently, and the caller should roll back).
+pub async fn mark_billed_many(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    pairs: &[(i64, i64)],
+) -> Result<u64> {
+    let mut done = 0;
+    for chunk in pairs.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "UPDATE balance_lines SET state_move = 'Billed', invoice_id = v.column2 \
+             FROM (VALUES {}) AS v WHERE balance_lines.business_id = $1 \
+             AND balance_lines.id = v.column1 AND balance_lines.state_move = 'Due'",
+            crate::many::tuples(chunk.len(), 2, 2)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for (line, invoice) in chunk {
+            query = query.bind(*line).bind(*invoice);
+        }
+        done += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(done)
+}

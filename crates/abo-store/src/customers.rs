@@ -627,3 +627,27 @@ pub async fn find_all_by_reference_with_segment(
         .map(|r| Ok((from_row(r)?, segment_from_row(r)?)))
         .collect::<sqlx::Result<_>>()?)
 }
+
+/// [`get`] for many customers (the engine's batches); unknown ids are left out.
+pub async fn get_many(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Customer>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "SELECT * FROM customers WHERE business_id = $1 AND id IN ({})",
+            crate::many::list(chunk.len(), 2)
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}

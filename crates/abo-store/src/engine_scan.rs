@@ -144,3 +144,32 @@ pub async fn count_jobs(conn: &mut AnyConnection) -> Result<i64> {
         .await?;
     Ok(row.i("n")?)
 }
+
+/// Which of `buyer_ids` buy at least one subscription in `state` (the engine's batches: a
+/// payment restarts those suspended for an unpaid invoice).
+pub async fn buyers_with_subscriptions_in_state(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    buyer_ids: &[i64],
+    state: &str,
+) -> Result<std::collections::HashSet<i64>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in buyer_ids.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "SELECT DISTINCT customer_buyer_id FROM subscriptions WHERE business_id = $1 \
+             AND state = $2 AND customer_buyer_id IN ({})",
+            crate::many::list(chunk.len(), 3)
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(business_id)
+            .bind(state);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.insert(row.i("customer_buyer_id")?);
+        }
+    }
+    Ok(out)
+}

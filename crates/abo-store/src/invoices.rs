@@ -208,6 +208,51 @@ pub async fn create_draft(
     get(conn, new.business_id, id).await
 }
 
+/// Takes the next `count` numbers of a segment's invoice (or credit-note) counter: `(number,
+/// full number)` in order. The UPDATE locks the segment row (Postgres) / the database (SQLite)
+/// until commit, so concurrent issues in one segment are serialised and numbers stay
+/// consecutive; a rollback gives the numbers back.
+pub async fn take_numbers(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    segment_id: i64,
+    credit_note: bool,
+    count: i64,
+) -> Result<Vec<(i64, String)>> {
+    let counter = if credit_note {
+        sqlx::query(
+            "UPDATE segments SET next_credit_note_number = next_credit_note_number + $3 \
+             WHERE business_id = $1 AND id = $2 \
+             RETURNING next_credit_note_number - $3 AS number, credit_note_prefix AS prefix",
+        )
+    } else {
+        sqlx::query(
+            "UPDATE segments SET next_invoice_number = next_invoice_number + $3 \
+             WHERE business_id = $1 AND id = $2 \
+             RETURNING next_invoice_number - $3 AS number, invoice_prefix AS prefix",
+        )
+    }
+    .bind(business_id)
+    .bind(segment_id)
+    .bind(count)
+    .fetch_optional(&mut *conn)
+    .await?
+    .or_not_found("segment")?;
+    let (first, prefix) = (counter.i("number")?, counter.s("prefix")?);
+    (first..first + count)
+        .map(|number| {
+            let value = u64::try_from(number).map_err(|_| {
+                StoreError::Invalid(format!("invoice counter {number} is negative"))
+            })?;
+            // The printed number's shape is a billing rule, so abo-core owns it.
+            Ok((
+                number,
+                abo_core::billing::full_number(&prefix, segment_id, value),
+            ))
+        })
+        .collect()
+}
+
 /// Issue a draft: take the next number of its segment's invoice (or credit-note) counter,
 /// set `full_number`, `date_issue_us = now_us` and `state`. Run it in the same transaction as
 /// everything the issue implies; if that transaction rolls back, the number is not used.
@@ -225,31 +270,15 @@ pub async fn issue(
             "invoice {id} is already issued"
         )));
     }
-    // The UPDATE locks the segment row (Postgres) / the database (SQLite) until commit, so
-    // concurrent issues in one segment are serialised and numbers stay consecutive.
-    let counter = if invoice.is_credit_note {
-        sqlx::query(
-            "UPDATE segments SET next_credit_note_number = next_credit_note_number + 1 \
-             WHERE business_id = $1 AND id = $2 \
-             RETURNING next_credit_note_number - 1 AS number, credit_note_prefix AS prefix",
-        )
-    } else {
-        sqlx::query(
-            "UPDATE segments SET next_invoice_number = next_invoice_number + 1 \
-             WHERE business_id = $1 AND id = $2 \
-             RETURNING next_invoice_number - 1 AS number, invoice_prefix AS prefix",
-        )
-    }
-    .bind(business_id)
-    .bind(invoice.segment_id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let number = counter.i("number")?;
-    let counter_value = u64::try_from(number)
-        .map_err(|_| StoreError::Invalid(format!("invoice counter {number} is negative")))?;
-    // The printed number's shape is a billing rule, so abo-core owns it.
-    let full =
-        abo_core::billing::full_number(&counter.s("prefix")?, invoice.segment_id, counter_value);
+    let (number, full) = take_numbers(
+        conn,
+        business_id,
+        invoice.segment_id,
+        invoice.is_credit_note,
+        1,
+    )
+    .await?
+    .remove(0);
     let done = sqlx::query(
         "UPDATE invoices SET number = $1, full_number = $2, state = $3, date_issue_us = $4, \
          updated_at_us = $4 WHERE business_id = $5 AND id = $6 AND number IS NULL",
@@ -494,4 +523,178 @@ pub async fn list_credit_notes(
         items.push(note);
     }
     Ok(items)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine's batches: many invoices per statement.
+
+/// An invoice issued at once, its number already taken ([`take_numbers`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuedInvoice {
+    pub new: NewInvoice,
+    pub state: String,
+    pub number: i64,
+    pub full_number: String,
+}
+
+/// Inserts many invoices already issued at `now_us` (the batch form of [`create_draft`] then
+/// [`issue`]: the same rows, without the draft step), with their lines. Returned in the order
+/// given.
+pub async fn insert_issued_many(
+    conn: &mut AnyConnection,
+    issued: &[IssuedInvoice],
+    now_us: i64,
+) -> Result<Vec<Invoice>> {
+    let mut out: Vec<Invoice> = Vec::with_capacity(issued.len());
+    for chunk in issued.chunks(crate::many::CHUNK) {
+        let values = (0..chunk.len())
+            .map(|r| format!("({}, $1, $1, $1)", crate::many::list(19, 2 + r * 19)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO invoices (business_id, segment_id, customer_id, is_credit_note, \
+             type_credit, credited_invoice_id, state, type_payment, currency, amount_subtotal, \
+             amount_tax, amount_total, date_payment_limit_us, date_payment_scheduled_us, note, \
+             reason, buyer, number, full_number, date_issue_us, created_at_us, updated_at_us) \
+             VALUES {values} RETURNING *"
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
+        for i in chunk {
+            let n = &i.new;
+            query = query
+                .bind(n.business_id)
+                .bind(n.segment_id)
+                .bind(n.customer_id)
+                .bind(n.is_credit_note)
+                .bind(n.type_credit.as_deref())
+                .bind(n.credited_invoice_id)
+                .bind(i.state.as_str())
+                .bind(n.type_payment.as_str())
+                .bind(n.currency.as_str())
+                .bind(n.amount_subtotal)
+                .bind(n.amount_tax)
+                .bind(n.amount_total)
+                .bind(n.date_payment_limit_us)
+                .bind(n.date_payment_scheduled_us)
+                .bind(n.note.as_deref())
+                .bind(n.reason.as_deref())
+                .bind(n.buyer.as_deref())
+                .bind(i.number)
+                .bind(i.full_number.as_str());
+        }
+        let mut by_number = std::collections::HashMap::new();
+        for row in query.fetch_all(&mut *conn).await? {
+            let invoice = from_row(&row)?;
+            by_number.insert(invoice.full_number.clone(), invoice);
+        }
+        for i in chunk {
+            let invoice = by_number
+                .remove(&Some(i.full_number.clone()))
+                .ok_or_else(|| {
+                    StoreError::Conflict(format!("invoice {} not inserted", i.full_number))
+                })?;
+            out.push(invoice);
+        }
+    }
+    let lines: Vec<(i64, i64, &NewInvoiceLine)> = out
+        .iter()
+        .zip(issued)
+        .flat_map(|(invoice, i)| {
+            i.new
+                .lines
+                .iter()
+                .enumerate()
+                .map(move |(position, l)| (invoice.id, position as i64, l))
+        })
+        .collect();
+    let mut by_invoice: std::collections::HashMap<i64, Vec<InvoiceLine>> = Default::default();
+    for chunk in lines.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "INSERT INTO invoice_lines (invoice_id, position, balance_line_id, type_line, label, \
+             quantity, unit_amount, amount_subtotal, tax_rate, amount_tax, \
+             date_period_start_us, date_period_end_us) VALUES {} RETURNING *",
+            crate::many::tuples(chunk.len(), 12, 1)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (invoice_id, position, l) in chunk {
+            query = query
+                .bind(*invoice_id)
+                .bind(*position)
+                .bind(l.balance_line_id)
+                .bind(l.type_line.as_str())
+                .bind(l.label.as_str())
+                .bind(l.quantity)
+                .bind(l.unit_amount)
+                .bind(l.amount_subtotal)
+                .bind(l.tax_rate.as_str())
+                .bind(l.amount_tax)
+                .bind(l.date_period_start_us)
+                .bind(l.date_period_end_us);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let line = line_from_row(&row)?;
+            by_invoice.entry(line.invoice_id).or_default().push(line);
+        }
+    }
+    for invoice in &mut out {
+        let mut lines = by_invoice.remove(&invoice.id).unwrap_or_default();
+        lines.sort_by_key(|l| (l.position, l.id));
+        invoice.lines = lines;
+    }
+    Ok(out)
+}
+
+/// Many invoices WITHOUT their lines (`lines` left empty: collection needs only the head);
+/// unknown ids are left out.
+pub async fn get_many_heads(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    ids: &[i64],
+) -> Result<Vec<Invoice>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "SELECT * FROM invoices WHERE business_id = $1 AND id IN ({})",
+            crate::many::list(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Marks many invoices paid at `now_us` (state `to` when still in state `from`, no payment
+/// scheduled any more). Returns the invoices moved, WITHOUT their lines.
+pub async fn pay_many(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    moves: &[(i64, String, String)],
+    now_us: i64,
+) -> Result<Vec<Invoice>> {
+    let mut out = Vec::with_capacity(moves.len());
+    for chunk in moves.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "UPDATE invoices SET state = v.column3, date_payment_us = $1, \
+             date_payment_scheduled_us = NULL, updated_at_us = $1 FROM (VALUES {}) AS v \
+             WHERE invoices.business_id = $2 AND invoices.id = v.column1 \
+             AND invoices.state = v.column2 RETURNING invoices.*",
+            crate::many::tuples(chunk.len(), 3, 3)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_us)
+            .bind(business_id);
+        for (id, from, to) in chunk {
+            query = query.bind(*id).bind(from.as_str()).bind(to.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    Ok(out)
 }

@@ -43,6 +43,7 @@ pub mod webhooks;
 pub mod workflow_settings;
 
 mod error;
+mod many;
 mod row;
 mod store;
 

@@ -321,3 +321,131 @@ pub async fn set_outcome(
     .or_not_found("payment")?;
     Ok(payment_from_row(&row)?)
 }
+
+// ---------------------------------------------------------------------------------------------
+// The engine's batches: many attempts per statement.
+
+/// The attempts that exist among `(invoice, attempt)` pairs.
+pub async fn find_attempts(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    pairs: &[(i64, i64)],
+) -> Result<Vec<Payment>> {
+    let mut out = Vec::new();
+    for chunk in pairs.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "SELECT * FROM payments WHERE business_id = $1 \
+             AND (invoice_id, attempt) IN (VALUES {})",
+            crate::many::tuples(chunk.len(), 2, 2)
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for (invoice, attempt) in chunk {
+            query = query.bind(*invoice).bind(*attempt);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(payment_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// The enabled permissions of many customers, newest first: the first of a customer and
+/// payment type is its [`current_permission`].
+pub async fn enabled_permissions_of(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    customer_ids: &[i64],
+) -> Result<Vec<Permission>> {
+    let mut out = Vec::new();
+    for chunk in customer_ids.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "SELECT * FROM gateway_permissions WHERE business_id = $1 AND state = 'Enabled' \
+             AND customer_id IN ({}) ORDER BY id DESC",
+            crate::many::list(chunk.len(), 2)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(permission_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`insert_attempt`] for many new attempts; an attempt that already exists is left as it is
+/// and not returned.
+pub async fn insert_attempts(
+    conn: &mut AnyConnection,
+    new: &[NewPayment],
+    now_us: i64,
+) -> Result<Vec<Payment>> {
+    let mut out = Vec::with_capacity(new.len());
+    for chunk in new.chunks(crate::many::CHUNK) {
+        let values = (0..chunk.len())
+            .map(|r| format!("({}, $1, $1)", crate::many::list(10, 2 + r * 10)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "INSERT INTO payments (business_id, invoice_id, attempt, type_payment, \
+             permission_id, amount, currency, state, note, date_payment_us, created_at_us, \
+             updated_at_us) VALUES {values} \
+             ON CONFLICT (business_id, invoice_id, attempt) DO NOTHING RETURNING *"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
+        for p in chunk {
+            query = query
+                .bind(p.business_id)
+                .bind(p.invoice_id)
+                .bind(p.attempt)
+                .bind(p.type_payment.as_str())
+                .bind(p.permission_id)
+                .bind(p.amount)
+                .bind(p.currency.as_str())
+                .bind(p.state.as_str())
+                .bind(p.note.as_deref())
+                .bind(p.date_payment_us);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(payment_from_row(&row)?);
+        }
+    }
+    Ok(out)
+}
+
+/// A charge the gateway took at once (see [`set_succeeded_many`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Succeeded {
+    pub payment_id: i64,
+    pub charge_id: String,
+}
+
+/// [`set_outcome`] `Succeeded` (paid at `now_us`) for many attempts still `Started`. Returns
+/// how many were.
+pub async fn set_succeeded_many(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    succeeded: &[Succeeded],
+    now_us: i64,
+) -> Result<u64> {
+    let mut done = 0;
+    for chunk in succeeded.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "UPDATE payments SET state = 'Succeeded', charge_id = v.column2, \
+             failure_reason = NULL, date_payment_us = $1, updated_at_us = $1 \
+             FROM (VALUES {}) AS v WHERE payments.business_id = $2 \
+             AND payments.id = v.column1 AND payments.state = 'Started'",
+            crate::many::tuples(chunk.len(), 2, 3)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_us)
+            .bind(business_id);
+        for s in chunk {
+            query = query.bind(s.payment_id).bind(s.charge_id.as_str());
+        }
+        done += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(done)
+}

@@ -62,3 +62,29 @@ pub async fn list(
         })
         .collect::<sqlx::Result<_>>()?)
 }
+
+/// Which of `subscription_ids` have discounts (the engine's batches leave them to the
+/// one-by-one renewal).
+pub async fn with_discounts(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    subscription_ids: &[i64],
+) -> Result<std::collections::HashSet<i64>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in subscription_ids.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "SELECT DISTINCT subscription_id FROM subscription_discounts \
+             WHERE business_id = $1 AND subscription_id IN ({})",
+            crate::many::list(chunk.len(), 2)
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.insert(row.i("subscription_id")?);
+        }
+    }
+    Ok(out)
+}

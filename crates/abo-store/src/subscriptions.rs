@@ -629,12 +629,10 @@ pub async fn due_for_renewal_in(
     now_us: i64,
     limit: i64,
 ) -> Result<Vec<(i64, i64, String)>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT id, period_index, state FROM subscriptions WHERE business_id = $1 \
-         AND state LIKE 'Active%' AND ((date_period_end_us IS NOT NULL \
-         AND date_period_end_us <= $2) OR (date_term_us IS NOT NULL AND date_term_us <= $2)) \
-         ORDER BY COALESCE(date_term_us, date_period_end_us), id LIMIT $3",
-    )
+         AND state LIKE 'Active%' AND {DUE_AT} <= $2 ORDER BY {DUE_AT}, id LIMIT $3"
+    )))
     .bind(business_id)
     .bind(now_us)
     .bind(limit.clamp(1, 10_000))
@@ -646,13 +644,18 @@ pub async fn due_for_renewal_in(
         .collect::<sqlx::Result<_>>()?)
 }
 
+/// When an active subscription falls due: the earlier of its period end and its chosen term.
+/// Written exactly as in the index `subscriptions_due_idx` (migration 0012), which the
+/// database uses only for the same expression.
+const DUE_AT: &str = "(CASE WHEN date_term_us IS NOT NULL AND (date_period_end_us IS NULL OR \
+     date_term_us < date_period_end_us) THEN date_term_us ELSE date_period_end_us END)";
+
 /// The earliest renewal or term instant among the business's active subscriptions.
 pub async fn next_term_at(conn: &mut AnyConnection, business_id: i64) -> Result<Option<i64>> {
-    let row = sqlx::query(
-        "SELECT MIN(CASE WHEN date_term_us IS NOT NULL AND (date_period_end_us IS NULL \
-         OR date_term_us < date_period_end_us) THEN date_term_us ELSE date_period_end_us END) \
-         AS t FROM subscriptions WHERE business_id = $1 AND state LIKE 'Active%'",
-    )
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT MIN({DUE_AT}) AS t FROM subscriptions WHERE business_id = $1 \
+         AND state LIKE 'Active%'"
+    )))
     .bind(business_id)
     .fetch_one(&mut *conn)
     .await?;
@@ -682,4 +685,145 @@ pub async fn lock_for_renewal(
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected() == 1)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The engine's batches: many subscriptions per statement.
+
+/// [`lock_for_renewal`] for many subscriptions at once: touches those still at their expected
+/// `(id, period_index, state)` and returns them, with their features. The others (renewed or
+/// moved meanwhile) are left out.
+pub async fn lock_many_for_renewal(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    expected: &[(i64, i64, String)],
+    now_us: i64,
+) -> Result<Vec<Subscription>> {
+    let mut out = Vec::with_capacity(expected.len());
+    for chunk in expected.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "UPDATE subscriptions SET updated_at_us = $1 WHERE business_id = $2 \
+             AND (id, period_index, state) IN (VALUES {}) RETURNING *",
+            crate::many::tuples(chunk.len(), 3, 3)
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_us)
+            .bind(business_id);
+        for (id, period_index, state) in chunk {
+            query = query.bind(*id).bind(*period_index).bind(state.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.push(from_row(&row)?);
+        }
+    }
+    let ids: Vec<i64> = out.iter().map(|s| s.id).collect();
+    let mut features = features_many(conn, business_id, &ids).await?;
+    for sub in &mut out {
+        sub.features = features.remove(&sub.id).unwrap_or_default();
+    }
+    Ok(out)
+}
+
+/// [`features`] of many subscriptions, by subscription.
+pub async fn features_many(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    ids: &[i64],
+) -> Result<std::collections::HashMap<i64, Vec<SubscriptionFeature>>> {
+    let mut out: std::collections::HashMap<i64, Vec<SubscriptionFeature>> = Default::default();
+    for chunk in ids.chunks(crate::many::CHUNK) {
+        let list = crate::many::list(chunk.len(), 2);
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT sf.*, f.reference AS feature_reference, f.type_feature AS type_feature \
+             FROM subscription_features sf JOIN features f ON f.id = sf.feature_id \
+             WHERE sf.business_id = $1 AND sf.subscription_id IN ({list}) \
+             ORDER BY sf.subscription_id, sf.position, sf.id"
+        )));
+        let tiers = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT t.* FROM subscription_feature_tiers t JOIN subscription_features sf \
+             ON sf.id = t.subscription_feature_id WHERE sf.business_id = $1 \
+             AND sf.subscription_id IN ({list}) ORDER BY t.subscription_feature_id, t.position"
+        )));
+        let (mut rows, mut tiers) = (rows.bind(business_id), tiers.bind(business_id));
+        for id in chunk {
+            rows = rows.bind(*id);
+            tiers = tiers.bind(*id);
+        }
+        let rows = rows.fetch_all(&mut *conn).await?;
+        if rows.is_empty() {
+            continue;
+        }
+        let tiers = tiers.fetch_all(&mut *conn).await?;
+        let mut by_feature: std::collections::HashMap<i64, Vec<crate::offers::Tier>> =
+            Default::default();
+        for t in &tiers {
+            by_feature
+                .entry(t.i("subscription_feature_id")?)
+                .or_default()
+                .push(crate::offers::tier_from_row(t)?);
+        }
+        for r in &rows {
+            let mut f = feature_from_row(r)?;
+            f.terms.tiers = by_feature.remove(&f.id).unwrap_or_default();
+            out.entry(r.i("subscription_id")?).or_default().push(f);
+        }
+    }
+    Ok(out)
+}
+
+/// The new period of a renewed subscription (see [`save_schedules`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScheduleUpdate {
+    pub id: i64,
+    pub state: String,
+    pub date_period_start_us: i64,
+    /// Also the term.
+    pub date_period_end_us: i64,
+    pub billing_anchor: String,
+    pub period_index: i64,
+    pub is_trial: bool,
+}
+
+/// Saves the new periods of many subscriptions in one statement per chunk (the batch form of
+/// [`update`] with a schedule's fields).
+pub async fn save_schedules(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    updates: &[ScheduleUpdate],
+    now_us: i64,
+) -> Result<u64> {
+    let mut done = 0;
+    for chunk in updates.chunks(crate::many::CHUNK) {
+        let sql = format!(
+            "UPDATE subscriptions SET state = v.column2, date_period_start_us = v.column3, \
+             date_period_end_us = v.column4, date_term_us = v.column4, \
+             billing_anchor = v.column5, period_index = v.column6, is_trial = v.column7, \
+             updated_at_us = $1 FROM (VALUES {}) AS v \
+             WHERE subscriptions.business_id = $2 AND subscriptions.id = v.column1",
+            crate::many::tuples(chunk.len(), 7, 3)
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_us)
+            .bind(business_id);
+        for u in chunk {
+            query = query
+                .bind(u.id)
+                .bind(u.state.as_str())
+                .bind(u.date_period_start_us)
+                .bind(u.date_period_end_us)
+                .bind(u.billing_anchor.as_str())
+                .bind(u.period_index)
+                .bind(u.is_trial);
+        }
+        done += query.execute(&mut *conn).await?.rows_affected();
+    }
+    if done != updates.len() as u64 {
+        return Err(crate::StoreError::Conflict(format!(
+            "{} of {} subscriptions saved",
+            done,
+            updates.len()
+        )));
+    }
+    Ok(done)
 }

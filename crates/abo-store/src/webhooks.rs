@@ -497,3 +497,19 @@ pub async fn purge_deliveries(
             .await?;
     Ok(done.rows_affected())
 }
+
+/// The `triggers` lists (`,A,B,`) of the business's verified endpoints: whether any endpoint
+/// listens to a trigger, for many events at once.
+pub async fn listened_triggers(conn: &mut AnyConnection, business_id: i64) -> Result<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT triggers FROM webhook_endpoints WHERE business_id = $1 \
+         AND deleted_at_us IS NULL AND date_verified_us IS NOT NULL",
+    )
+    .bind(business_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.s("triggers"))
+        .collect::<sqlx::Result<_>>()?)
+}

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fleet;
+pub mod outcome;
 
 use abo_engine::Engine;
 use abo_gateway::{CardDetails, DirectDebitDetails, PaymentDetails};

@@ -121,9 +121,9 @@ pub enum Prepared {
 
 /// An attempt written (state `Started`) and not yet sent to the gateway.
 pub struct PendingCharge {
-    invoice: Invoice,
-    permission: Permission,
-    payment: Payment,
+    pub(crate) invoice: Invoice,
+    pub(crate) permission: Permission,
+    pub(crate) payment: Payment,
 }
 
 /// Step 1 of [`collect_invoice`], in the caller's transaction, which must

@@ -33,7 +33,7 @@ use abo_store::balance_lines::{self, BalanceLine};
 use abo_store::customers::{self, Customer};
 use abo_store::invoices::{self, Invoice, NewInvoice, NewInvoiceLine};
 use abo_store::payments::{self, NewPayment};
-use abo_store::{AnyConnection, Store, businesses, jobs, segments};
+use abo_store::{AnyConnection, Store, billing_settings, businesses, jobs, segments};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde_json::json;
 
@@ -113,7 +113,66 @@ pub async fn bill_in(
             .into_iter()
             .filter(|l| in_window(l, options))
             .collect();
-    let tax = tax_of(&business.country, &customer);
+    let Some(draft) = draft_invoice(&business.country, &customer, &due, options, now_us)? else {
+        return Ok(None);
+    };
+    let invoice = invoices::create_draft(conn, &draft.new, now_us).await?;
+    let mut invoice = invoices::issue(
+        conn,
+        business_id,
+        invoice.id,
+        draft.issued_state.as_str(),
+        now_us,
+    )
+    .await?;
+    for line in &due {
+        if !balance_lines::mark_billed(conn, business_id, line.id, invoice.id).await? {
+            return Err(ServiceError::Conflict(format!(
+                "balance line {} was billed concurrently",
+                line.id
+            )));
+        }
+    }
+    if invoice.amount_total == 0 {
+        // Nothing to pay: paid at once.
+        invoice = pay(conn, &invoice, InvoiceEvent::Pay, now_us).await?;
+        let effects = Effects::new(business_id, &invoice, &customer, now_us);
+        effects.webhook(conn, "InvoiceDebitPaid").await?;
+        effects.email(conn, "InvoiceNewPaid", json!({})).await?;
+        return Ok(Some(invoice.id));
+    }
+    let settings = billing_settings::get(conn, business_id, invoice.segment_id).await?;
+    let effects = issue_effects(
+        &invoice,
+        &customer,
+        draft.method,
+        settings.overdue_days,
+        now_us,
+    );
+    jobs::enqueue_many(conn, &effects, now_us).await?;
+    Ok(Some(invoice.id))
+}
+
+/// An invoice ready to be issued: [`draft_invoice`].
+pub(crate) struct DraftInvoice {
+    pub new: NewInvoice,
+    pub method: Method,
+    /// Its state once issued.
+    pub issued_state: InvoiceState,
+}
+
+/// The invoice of the customer's `due` lines (billing-rules: tax by billing
+/// country, assembly with tax rounded once per rate, the state by the
+/// buyer's payment method). `None` when nothing is due, or the lines add up
+/// to a credit, which stays on the balance for the next billing.
+pub(crate) fn draft_invoice(
+    business_country: &str,
+    customer: &Customer,
+    due: &[BalanceLine],
+    options: &BillOptions,
+    now_us: i64,
+) -> Result<Option<DraftInvoice>> {
+    let tax = tax_of(business_country, customer);
     let core_lines = due.iter().map(core_line).collect::<Result<Vec<_>>>()?;
     let draft = match assemble_invoice(&core_lines, &tax)? {
         Billing::NothingDue | Billing::CreditCarriedForward(_) => return Ok(None),
@@ -123,7 +182,7 @@ pub async fn bill_in(
     // the API (`Error.Customer.PaymentSettings.Missing`); what a scheduled
     // billing owes is still invoiced, `DueOffline`, to be paid through the
     // portal's charge link (so a job never loops on a customer who cannot pay).
-    let method = Method::of(&customer, options.force_offline);
+    let method = Method::of(customer, options.force_offline);
     let locale = customer
         .language
         .as_deref()
@@ -144,7 +203,7 @@ pub async fn bill_in(
             note_parts.push(n.trim().to_owned());
         }
     }
-    let lines = invoice_lines(&due, &draft.lines)?;
+    let lines = invoice_lines(due, &draft.lines)?;
     let scheduled = match method {
         Method::DirectDebit if draft.total > 0 => Some(now_us + DIRECT_DEBIT_NOTICE_DAYS * DAY_US),
         _ => None,
@@ -166,13 +225,13 @@ pub async fn bill_in(
         "ReverseCharge": tax.reverse_charge,
     });
     let new = NewInvoice {
-        business_id,
+        business_id: customer.business_id,
         segment_id: customer.segment_id,
-        customer_id,
+        customer_id: customer.id,
         is_credit_note: false,
         type_credit: None,
         credited_invoice_id: None,
-        type_payment: method.type_payment(&customer).to_owned(),
+        type_payment: method.type_payment(customer).to_owned(),
         currency: draft.currency.code().to_owned(),
         amount_subtotal: draft.subtotal,
         amount_tax: draft.tax,
@@ -184,7 +243,6 @@ pub async fn bill_in(
         buyer: Some(buyer.to_string()),
         lines,
     };
-    let invoice = invoices::create_draft(conn, &new, now_us).await?;
     let mode = match method {
         Method::Card | Method::DirectDebit => IssueMode::Auto,
         Method::Offline | Method::None => IssueMode::Offline,
@@ -192,61 +250,48 @@ pub async fn bill_in(
     let issued_state = InvoiceState::Draft
         .apply(InvoiceEvent::Issue(mode))
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
-    let mut invoice =
-        invoices::issue(conn, business_id, invoice.id, issued_state.as_str(), now_us).await?;
-    for line in &due {
-        if !balance_lines::mark_billed(conn, business_id, line.id, invoice.id).await? {
-            return Err(ServiceError::Conflict(format!(
-                "balance line {} was billed concurrently",
-                line.id
-            )));
-        }
-    }
-    if invoice.amount_total == 0 {
-        // Nothing to pay: paid at once.
-        invoice = pay(conn, &invoice, InvoiceEvent::Pay, now_us).await?;
-        let effects = Effects::new(business_id, &invoice, &customer, now_us);
-        effects.webhook(conn, "InvoiceDebitPaid").await?;
-        effects.email(conn, "InvoiceNewPaid", json!({})).await?;
-        return Ok(Some(invoice.id));
-    }
-    overdue::enqueue_overdue_check(conn, &invoice, now_us).await?;
-    let effects = Effects::new(business_id, &invoice, &customer, now_us);
+    Ok(Some(DraftInvoice {
+        new,
+        method,
+        issued_state,
+    }))
+}
+
+/// The outbox rows of an issued invoice that waits for money: its overdue
+/// check, the merchant's webhook, the customer's e-mail and, when it is
+/// paid automatically, its first collection attempt (SEPA: after the notice).
+pub(crate) fn issue_effects(
+    invoice: &Invoice,
+    customer: &Customer,
+    method: Method,
+    overdue_days: i64,
+    now_us: i64,
+) -> Vec<jobs::NewJob> {
+    let effects = Effects::new(invoice.business_id, invoice, customer, now_us);
+    let mut out = vec![overdue::overdue_job(invoice, overdue_days, now_us)];
     match method {
         Method::Card => {
-            effects
-                .webhook(conn, "InvoiceDebitIssuedPaymentAuto")
-                .await?;
-            effects
-                .email(conn, "InvoiceNewPaymentAuto", json!({}))
-                .await?;
-            enqueue_collect(conn, business_id, invoice.id, 1, now_us, now_us).await?;
+            out.push(effects.webhook_job("InvoiceDebitIssuedPaymentAuto", ""));
+            out.push(effects.email_job("InvoiceNewPaymentAuto", json!({}), ""));
+            out.push(collect_job(invoice.business_id, invoice.id, 1, now_us));
         }
         Method::DirectDebit => {
-            let at = scheduled.unwrap_or(now_us);
-            effects
-                .webhook(conn, "InvoiceDebitIssuedPaymentAuto")
-                .await?;
-            effects
-                .email(
-                    conn,
-                    "DirectDebitNotice",
-                    json!({"AmountTotal": invoice.amount_total, "Currency": invoice.currency,
-                           "DatePaymentScheduledUs": at}),
-                )
-                .await?;
-            enqueue_collect(conn, business_id, invoice.id, 1, at, now_us).await?;
+            let at = invoice.date_payment_scheduled_us.unwrap_or(now_us);
+            out.push(effects.webhook_job("InvoiceDebitIssuedPaymentAuto", ""));
+            out.push(effects.email_job(
+                "DirectDebitNotice",
+                json!({"AmountTotal": invoice.amount_total, "Currency": invoice.currency,
+                       "DatePaymentScheduledUs": at}),
+                "",
+            ));
+            out.push(collect_job(invoice.business_id, invoice.id, 1, at));
         }
         Method::Offline | Method::None => {
-            effects
-                .webhook(conn, "InvoiceDebitIssuedPaymentOffline")
-                .await?;
-            effects
-                .email(conn, "InvoiceNewPaymentOffline", json!({}))
-                .await?;
+            out.push(effects.webhook_job("InvoiceDebitIssuedPaymentOffline", ""));
+            out.push(effects.email_job("InvoiceNewPaymentOffline", json!({}), ""));
         }
     }
-    Ok(Some(invoice.id))
+    out
 }
 
 /// Marks an offline invoice (or any unpaid one) paid by a payment registered
@@ -377,7 +422,7 @@ pub(crate) async fn transition(
 
 /// How the customer pays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Method {
+pub(crate) enum Method {
     Card,
     DirectDebit,
     Offline,
@@ -523,22 +568,29 @@ pub(crate) async fn enqueue_collect(
     run_at_us: i64,
     now_us: i64,
 ) -> Result<()> {
-    jobs::enqueue(
-        conn,
-        &jobs::NewJob {
-            business_id: Some(business_id),
-            kind: JOB_COLLECT.into(),
-            payload: json!({"business_id": business_id, "invoice_id": invoice_id,
-                            "attempt": attempt})
-            .to_string(),
-            run_at_us,
-            max_attempts: 10,
-            natural_key: Some(format!("collect:{invoice_id}:{attempt}")),
-        },
-        now_us,
-    )
-    .await?;
+    let job = collect_job(business_id, invoice_id, attempt, run_at_us);
+    jobs::enqueue(conn, &job, now_us).await?;
     Ok(())
+}
+
+/// Collection attempt `attempt` of an invoice, at `run_at_us` (natural key
+/// `collect:{invoice}:{attempt}`).
+pub(crate) fn collect_job(
+    business_id: i64,
+    invoice_id: i64,
+    attempt: i64,
+    run_at_us: i64,
+) -> jobs::NewJob {
+    jobs::NewJob {
+        business_id: Some(business_id),
+        kind: JOB_COLLECT.into(),
+        payload: json!({"business_id": business_id, "invoice_id": invoice_id,
+                        "attempt": attempt})
+        .to_string(),
+        run_at_us,
+        max_attempts: 10,
+        natural_key: Some(format!("collect:{invoice_id}:{attempt}")),
+    }
 }
 
 /// The outbox writes of one invoice event.
@@ -588,6 +640,12 @@ impl<'a> Effects<'a> {
         trigger: &str,
         suffix: &str,
     ) -> Result<()> {
+        self.enqueue(conn, self.webhook_job(trigger, suffix)).await
+    }
+
+    /// The outbox row of a webhook, once per invoice and trigger (`suffix`
+    /// tells repeated events apart).
+    pub(crate) fn webhook_job(&self, trigger: &str, suffix: &str) -> jobs::NewJob {
         let payload = json!({
             "TypeTrigger": trigger,
             "IdInvoice": self.invoice.id,
@@ -596,13 +654,11 @@ impl<'a> Effects<'a> {
             "ReferenceCustomer": self.customer.reference,
             "InvoiceDebit": self.invoice_block(),
         });
-        self.enqueue(
-            conn,
+        self.job(
             JOB_WEBHOOK,
             payload,
             format!("webhook:invoice={}:{trigger}{suffix}", self.invoice.id),
         )
-        .await
     }
 
     /// An e-mail to the customer (the notifications worker renders it).
@@ -622,6 +678,17 @@ impl<'a> Effects<'a> {
         extra: serde_json::Value,
         suffix: &str,
     ) -> Result<()> {
+        self.enqueue(conn, self.email_job(template, extra, suffix))
+            .await
+    }
+
+    /// The outbox row of an e-mail, once per invoice and template.
+    pub(crate) fn email_job(
+        &self,
+        template: &str,
+        extra: serde_json::Value,
+        suffix: &str,
+    ) -> jobs::NewJob {
         let mut payload = json!({
             "Template": template,
             "IdInvoice": self.invoice.id,
@@ -632,35 +699,26 @@ impl<'a> Effects<'a> {
         if let (Some(p), serde_json::Value::Object(extra)) = (payload.as_object_mut(), extra) {
             p.extend(extra);
         }
-        self.enqueue(
-            conn,
+        self.job(
             JOB_EMAIL,
             payload,
             format!("email:invoice={}:{template}{suffix}", self.invoice.id),
         )
-        .await
     }
 
-    async fn enqueue(
-        &self,
-        conn: &mut AnyConnection,
-        kind: &str,
-        payload: serde_json::Value,
-        key: String,
-    ) -> Result<()> {
-        jobs::enqueue(
-            conn,
-            &jobs::NewJob {
-                business_id: Some(self.business_id),
-                kind: kind.into(),
-                payload: payload.to_string(),
-                run_at_us: self.now_us,
-                max_attempts: 10,
-                natural_key: Some(key),
-            },
-            self.now_us,
-        )
-        .await?;
+    fn job(&self, kind: &str, payload: serde_json::Value, key: String) -> jobs::NewJob {
+        jobs::NewJob {
+            business_id: Some(self.business_id),
+            kind: kind.into(),
+            payload: payload.to_string(),
+            run_at_us: self.now_us,
+            max_attempts: 10,
+            natural_key: Some(key),
+        }
+    }
+
+    async fn enqueue(&self, conn: &mut AnyConnection, job: jobs::NewJob) -> Result<()> {
+        jobs::enqueue(conn, &job, self.now_us).await?;
         Ok(())
     }
 }

@@ -6,35 +6,24 @@
 
 use abo_core::InvoiceEvent;
 use abo_store::invoices::{self, Invoice};
-use abo_store::{AnyConnection, Store, billing_settings, customers, engine_scan, jobs};
+use abo_store::{Store, customers, engine_scan, jobs};
 use serde_json::json;
 
 use super::{DAY_US, Effects, JOB_INVOICE_OVERDUE, transition};
 use crate::error::Result;
 
-/// Writes the overdue check of a newly issued invoice.
-pub(crate) async fn enqueue_overdue_check(
-    conn: &mut AnyConnection,
-    invoice: &Invoice,
-    now_us: i64,
-) -> Result<()> {
-    let settings = billing_settings::get(conn, invoice.business_id, invoice.segment_id).await?;
+/// The overdue check of a newly issued invoice, `overdue_days` after its
+/// issue (natural key `overdue:{invoice}`).
+pub(crate) fn overdue_job(invoice: &Invoice, overdue_days: i64, now_us: i64) -> jobs::NewJob {
     let issued = invoice.date_issue_us.unwrap_or(now_us);
-    jobs::enqueue(
-        conn,
-        &jobs::NewJob {
-            business_id: Some(invoice.business_id),
-            kind: JOB_INVOICE_OVERDUE.into(),
-            payload: json!({"business_id": invoice.business_id, "invoice_id": invoice.id})
-                .to_string(),
-            run_at_us: issued.saturating_add(settings.overdue_days.saturating_mul(DAY_US)),
-            max_attempts: 10,
-            natural_key: Some(format!("overdue:{}", invoice.id)),
-        },
-        now_us,
-    )
-    .await?;
-    Ok(())
+    jobs::NewJob {
+        business_id: Some(invoice.business_id),
+        kind: JOB_INVOICE_OVERDUE.into(),
+        payload: json!({"business_id": invoice.business_id, "invoice_id": invoice.id}).to_string(),
+        run_at_us: issued.saturating_add(overdue_days.saturating_mul(DAY_US)),
+        max_attempts: 10,
+        natural_key: Some(format!("overdue:{}", invoice.id)),
+    }
 }
 
 /// The `InvoiceOverdue` job. Returns whether the invoice was overdue.

@@ -195,14 +195,27 @@ pub(crate) async fn write_line(
     now: &Now,
     line: Line<'_>,
 ) -> Result<()> {
+    if let Some(new) = line_of(sub, now, line)? {
+        balance_lines::insert(conn, &new, now.us).await?;
+    }
+    Ok(())
+}
+
+/// The balance line `line` is for the subscription's buyer (`None` when its
+/// amount is 0).
+pub(crate) fn line_of(
+    sub: &Subscription,
+    now: &Now,
+    line: Line<'_>,
+) -> Result<Option<NewBalanceLine>> {
     if line.amount == 0 {
-        return Ok(());
+        return Ok(None);
     }
     let (start, end) = match line.period {
         Some(p) => (Some(now.midnight(p.start)?), Some(now.midnight(p.end)?)),
         None => (None, None),
     };
-    let new = NewBalanceLine {
+    Ok(Some(NewBalanceLine {
         business_id: sub.business_id,
         segment_id: sub.segment_id,
         customer_id: sub.customer_buyer_id,
@@ -223,9 +236,30 @@ pub(crate) async fn write_line(
         date_period_start_us: start,
         date_period_end_us: end,
         natural_key: Some(line_key(sub.id, line.ordinal, line.kind)),
+    }))
+}
+
+/// The price of the schedule's period (trial or recurrence).
+pub(crate) fn period_line<'a>(sub: &Subscription, schedule: &Schedule) -> Line<'a> {
+    let (kind, type_line, label, amount) = if schedule.is_trial {
+        ("trial", "AutoSubscriptionTrial", "trial", sub.amount_trial)
+    } else {
+        (
+            "recurrence",
+            "AutoSubscriptionRecurrence",
+            "subscription amount",
+            sub.amount_recurrence,
+        )
     };
-    balance_lines::insert(conn, &new, now.us).await?;
-    Ok(())
+    Line {
+        kind,
+        type_line,
+        label: format!("{} - {label}", sub.title),
+        amount,
+        ordinal: schedule.ordinal,
+        period: Some(schedule.period),
+        date_move_us: None,
+    }
 }
 
 /// The lines a start causes: the up-front fee (unless `skip_upfront`) and
@@ -254,31 +288,7 @@ pub(crate) async fn charge_period(
         )
         .await?;
     }
-    let (kind, type_line, label, amount) = if schedule.is_trial {
-        ("trial", "AutoSubscriptionTrial", "trial", sub.amount_trial)
-    } else {
-        (
-            "recurrence",
-            "AutoSubscriptionRecurrence",
-            "subscription amount",
-            sub.amount_recurrence,
-        )
-    };
-    write_line(
-        conn,
-        sub,
-        now,
-        Line {
-            kind,
-            type_line,
-            label: format!("{} - {label}", sub.title),
-            amount,
-            ordinal: schedule.ordinal,
-            period: Some(schedule.period),
-            date_move_us: None,
-        },
-    )
-    .await?;
+    write_line(conn, sub, now, period_line(sub, schedule)).await?;
     // Limitation extras and priced options are billed in advance too, from
     // the first period on (billing-rules.md, "Features"), exactly as at
     // each renewal.

@@ -1,0 +1,118 @@
+//! Billings, set-wise: the due lines of every customer of the batch read at
+//! once, each customer's invoice drafted by [`billing::draft_invoice`] (the
+//! one-by-one path's own assembly), the numbers of a segment taken as one
+//! block in customer order, invoices, their lines, the billed lines and the
+//! outbox rows written with one statement per table. An invoice of nothing
+//! to pay (paid at once, which may restart suspended subscriptions) runs
+//! [`billing::bill_in`] in the same transaction.
+
+use std::collections::HashMap;
+
+use abo_store::balance_lines::{self, BalanceLine};
+use abo_store::invoices::{self, IssuedInvoice};
+use abo_store::{AnyConnection, billing_settings, businesses, customers, jobs};
+
+use crate::billing::{self, BillOptions, draft_invoice, issue_effects};
+use crate::error::{Result, ServiceError};
+
+/// Bills the due lines of `customer_ids` (of `business_id`), one invoice
+/// each, in the caller's transaction, in the order given. Returns how many
+/// invoices were issued.
+pub async fn bill_many(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    customer_ids: &[i64],
+    now_us: i64,
+) -> Result<u64> {
+    let mut order: Vec<i64> = Vec::with_capacity(customer_ids.len());
+    for id in customer_ids {
+        if !order.contains(id) {
+            order.push(*id);
+        }
+    }
+    let business = businesses::get(conn, business_id).await?;
+    let customers: HashMap<i64, customers::Customer> =
+        customers::get_many(conn, business_id, &order)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+    let mut due: HashMap<i64, Vec<BalanceLine>> = HashMap::new();
+    for line in balance_lines::due_of_customers(conn, business_id, &order).await? {
+        due.entry(line.customer_id).or_default().push(line);
+    }
+
+    // Drafts, in customer order; invoices of nothing to pay go alone.
+    let mut drafts = Vec::new();
+    let mut alone = Vec::new();
+    for id in &order {
+        let customer = customers
+            .get(id)
+            .ok_or_else(|| ServiceError::NotFound(format!("customer {id}")))?;
+        let lines = due.remove(id).unwrap_or_default();
+        let options = BillOptions::default();
+        match draft_invoice(&business.country, customer, &lines, &options, now_us)? {
+            Some(draft) if draft.new.amount_total == 0 => alone.push(*id),
+            Some(draft) => drafts.push((customer, lines, draft)),
+            None => {}
+        }
+    }
+
+    // Numbers: one block per segment, in customer order.
+    let mut needed: Vec<(i64, i64)> = Vec::new();
+    for (customer, _, _) in &drafts {
+        match needed.iter_mut().find(|(s, _)| *s == customer.segment_id) {
+            Some((_, n)) => *n += 1,
+            None => needed.push((customer.segment_id, 1)),
+        }
+    }
+    let mut numbers: HashMap<i64, std::vec::IntoIter<(i64, String)>> = HashMap::new();
+    let mut overdue_days: HashMap<i64, i64> = HashMap::new();
+    for (segment, count) in needed {
+        let block = invoices::take_numbers(conn, business_id, segment, false, count).await?;
+        numbers.insert(segment, block.into_iter());
+        let settings = billing_settings::get(conn, business_id, segment).await?;
+        overdue_days.insert(segment, settings.overdue_days);
+    }
+    let mut issued = Vec::with_capacity(drafts.len());
+    for (customer, _, draft) in &drafts {
+        let (number, full_number) = numbers
+            .get_mut(&customer.segment_id)
+            .and_then(Iterator::next)
+            .ok_or_else(|| ServiceError::Internal("invoice numbers ran out".into()))?;
+        issued.push(IssuedInvoice {
+            new: draft.new.clone(),
+            state: draft.issued_state.as_str().into(),
+            number,
+            full_number,
+        });
+    }
+    let invoices = invoices::insert_issued_many(conn, &issued, now_us).await?;
+
+    let mut billed = Vec::new();
+    let mut effects = Vec::new();
+    for (invoice, (customer, lines, draft)) in invoices.iter().zip(&drafts) {
+        billed.extend(lines.iter().map(|l| (l.id, invoice.id)));
+        let days = overdue_days[&invoice.segment_id];
+        effects.extend(issue_effects(invoice, customer, draft.method, days, now_us));
+    }
+    let marked = balance_lines::mark_billed_many(conn, business_id, &billed).await?;
+    if marked != billed.len() as u64 {
+        return Err(ServiceError::Conflict(
+            "balance lines were billed concurrently".into(),
+        ));
+    }
+    jobs::enqueue_many(conn, &effects, now_us).await?;
+
+    let mut count = invoices.len() as u64;
+    for id in alone {
+        let options = BillOptions::default();
+        if billing::bill_in(conn, business_id, id, &options, now_us)
+            .await?
+            .is_some()
+        {
+            count += 1;
+        }
+    }
+    Ok(count)
+}

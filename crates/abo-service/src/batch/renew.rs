@@ -1,0 +1,181 @@
+//! Renewals, set-wise. The common case — a running subscription renewing
+//! into its next period, whose buyer can pay, with nothing to charge but its
+//! recurrence (no consumption, Limitation extra, priced option or discount)
+//! — is written with one statement per table for the whole batch; every
+//! other renewal (terminations, suspensions, changes of offer, completed
+//! recurrences, features, discounts, unpaid thresholds) runs
+//! [`renewal::renew_in`] in the same transaction.
+
+use std::collections::HashMap;
+
+use abo_core::{SubscriptionEvent, SubscriptionState};
+use abo_store::subscriptions::{self, ScheduleUpdate, Subscription};
+use abo_store::{
+    AnyConnection, balance_lines, billing_settings, customers, jobs, segments,
+    subscription_discounts,
+};
+
+use crate::error::Result;
+use crate::renewal::{
+    self, billing_job, features_write_nothing, next_schedule, reached_term, webhook_job,
+};
+use crate::subscriptions::schedule::{
+    Now, is_billable, line_of, period_line, state_of, transition,
+};
+
+/// A `Renew` job: the subscription at the period and state it was due in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueRenewal {
+    pub subscription_id: i64,
+    pub period_index: i64,
+    pub state: String,
+}
+
+/// Renews `due` (subscriptions of `business_id`) in the caller's
+/// transaction. Returns how many were renewed (a subscription renewed or
+/// moved meanwhile is left alone, as by [`renewal::renew_expected`]).
+pub async fn renew_many(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    due: &[DueRenewal],
+    now_us: i64,
+) -> Result<u64> {
+    let expected: Vec<(i64, i64, String)> = due
+        .iter()
+        .map(|d| (d.subscription_id, d.period_index, d.state.clone()))
+        .collect();
+    let taken = subscriptions::lock_many_for_renewal(conn, business_id, &expected, now_us).await?;
+    if taken.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<i64> = taken.iter().map(|s| s.id).collect();
+    let discounted = subscription_discounts::with_discounts(conn, business_id, &ids).await?;
+    let mut buyer_ids: Vec<i64> = taken.iter().map(|s| s.customer_buyer_id).collect();
+    buyer_ids.sort_unstable();
+    buyer_ids.dedup();
+    let buyers: HashMap<i64, customers::Customer> =
+        customers::get_many(conn, business_id, &buyer_ids)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c))
+            .collect();
+    let mut settings: HashMap<i64, SegmentRules> = HashMap::new();
+
+    let mut plain = Plain::default();
+    let mut others = Vec::new();
+    for sub in &taken {
+        if !settings.contains_key(&sub.segment_id) {
+            let rules = SegmentRules::load(conn, business_id, sub.segment_id).await?;
+            settings.insert(sub.segment_id, rules);
+        }
+        let rules = &settings[&sub.segment_id];
+        let buyer = buyers.get(&sub.customer_buyer_id);
+        let common = !discounted.contains(&sub.id)
+            && buyer.is_some_and(|b| rules.renews_plainly(b, sub.amount_recurrence))
+            && plain.add(sub, &Now::new(now_us, &rules.time_zone)?)?;
+        if !common {
+            others.push(sub.id);
+        }
+    }
+    let renewed = plain.updates.len() as u64;
+    subscriptions::save_schedules(conn, business_id, &plain.updates, now_us).await?;
+    balance_lines::insert_many(conn, &plain.lines, now_us).await?;
+    jobs::enqueue_many(conn, &plain.jobs, now_us).await?;
+
+    let mut renewed_alone = 0;
+    for id in others {
+        if renewal::renew_in(conn, business_id, id, now_us)
+            .await?
+            .is_some()
+        {
+            renewed_alone += 1;
+        }
+    }
+    Ok(renewed + renewed_alone)
+}
+
+/// What a segment decides about a renewal.
+struct SegmentRules {
+    time_zone: String,
+    block_without_payment_method: bool,
+    /// Unpaid thresholds are set: each renewal looks at its buyer's invoices.
+    thresholds: bool,
+}
+
+impl SegmentRules {
+    async fn load(conn: &mut AnyConnection, business_id: i64, segment_id: i64) -> Result<Self> {
+        let segment = segments::get(conn, business_id, segment_id).await?;
+        let billing = billing_settings::get(conn, business_id, segment_id).await?;
+        Ok(SegmentRules {
+            time_zone: segment.time_zone,
+            block_without_payment_method: segment.block_renewal_without_payment_method,
+            thresholds: billing.unpaid_threshold_amount.is_some()
+                || billing.unpaid_threshold_days.is_some(),
+        })
+    }
+
+    /// Whether a renewal costing `price` goes ahead for `buyer` without
+    /// looking further (no threshold to check, nothing to suspend for).
+    fn renews_plainly(&self, buyer: &customers::Customer, price: i64) -> bool {
+        !self.thresholds && !(self.block_without_payment_method && price > 0 && !is_billable(buyer))
+    }
+}
+
+/// The writes of the common-case renewals of a batch.
+#[derive(Default)]
+struct Plain {
+    updates: Vec<ScheduleUpdate>,
+    lines: Vec<balance_lines::NewBalanceLine>,
+    jobs: Vec<jobs::NewJob>,
+}
+
+impl Plain {
+    /// Adds the renewal of `sub` if it is of the common case: a running
+    /// subscription (no delayed effect waiting for its term) whose term is
+    /// reached, renewing into a next period, whose features write nothing.
+    /// Exactly what [`renewal::renew_in`] writes for it: the new period, its
+    /// recurrence line, the `SubscriptionRenewed` webhook and the buyer's
+    /// `BillCustomer` job.
+    fn add(&mut self, sub: &Subscription, now: &Now) -> Result<bool> {
+        let from = state_of(sub)?;
+        if !from.is_active()
+            || matches!(
+                from,
+                SubscriptionState::ActiveDelayedTermination
+                    | SubscriptionState::ActiveDelayedSuspension
+                    | SubscriptionState::ActiveDelayedUpgrade
+            )
+            || !features_write_nothing(sub)?
+        {
+            return Ok(false);
+        }
+        let Some((term_us, _)) = reached_term(sub, now)? else {
+            return Ok(false);
+        };
+        let term = now.date_of(term_us)?;
+        let Some(schedule) = next_schedule(sub, term)? else {
+            return Ok(false);
+        };
+        let state = transition(sub, SubscriptionEvent::Renew)?;
+        let end = now.midnight(schedule.period.end)?;
+        self.updates.push(ScheduleUpdate {
+            id: sub.id,
+            state: state.as_str().into(),
+            date_period_start_us: now.midnight(schedule.period.start)?,
+            date_period_end_us: end,
+            billing_anchor: schedule.anchor.to_string(),
+            period_index: schedule.ordinal,
+            is_trial: schedule.is_trial,
+        });
+        self.lines
+            .extend(line_of(sub, now, period_line(sub, &schedule))?);
+        self.jobs.push(webhook_job(
+            sub,
+            "SubscriptionRenewed",
+            sub.period_index,
+            now.us,
+        ));
+        self.jobs.push(billing_job(sub, term, now.us));
+        Ok(true)
+    }
+}
