@@ -264,6 +264,7 @@ pub async fn insert_many(
 ) -> Result<u64> {
     let mut inserted = 0;
     for chunk in lines.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "INSERT INTO balance_lines (business_id, segment_id, customer_id, subscription_id, \
              feature_id, type_line, key_charge, label, quantity_reported, quantity_billed, \
@@ -271,12 +272,12 @@ pub async fn insert_many(
              natural_key, state_move, created_at_us) VALUES {} \
              ON CONFLICT (business_id, natural_key) DO NOTHING",
             (0..chunk.len())
-                .map(|r| format!("({}, 'Due', $1)", crate::many::list(16, 2 + r * 16)))
+                .map(|_| format!("({}, 'Due', {})", p.list(16), p.one()))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
         // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for new in chunk {
             query = query
                 .bind(new.business_id)
@@ -294,7 +295,8 @@ pub async fn insert_many(
                 .bind(new.date_move_us)
                 .bind(new.date_period_start_us)
                 .bind(new.date_period_end_us)
-                .bind(new.natural_key.as_deref());
+                .bind(new.natural_key.as_deref())
+                .bind(now_us);
         }
         inserted += query.execute(&mut *conn).await?.rows_affected();
     }
@@ -310,10 +312,12 @@ pub async fn due_of_customers(
 ) -> Result<Vec<BalanceLine>> {
     let mut out = Vec::new();
     for chunk in customer_ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "SELECT * FROM balance_lines WHERE business_id = $1 AND state_move = 'Due' \
+            "SELECT * FROM balance_lines WHERE business_id = {} AND state_move = 'Due' \
              AND customer_id IN ({}) ORDER BY customer_id, id",
-            crate::many::list(chunk.len(), 2)
+            p.one(),
+            p.list(chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
         for id in chunk {
@@ -335,17 +339,23 @@ pub async fn mark_billed_many(
 ) -> Result<u64> {
     let mut done = 0;
     for chunk in pairs.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "UPDATE balance_lines SET state_move = 'Billed', invoice_id = v.column2 \
-             FROM (VALUES {}) AS v WHERE balance_lines.business_id = $1 \
+             FROM (VALUES {}) AS v WHERE balance_lines.business_id = {} \
              AND balance_lines.id = v.column1 AND balance_lines.state_move = 'Due'",
-            crate::many::tuples(chunk.len(), 2, 2)
+            p.tuples(chunk.len(), 2),
+            p.one()
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (line, invoice) in chunk {
             query = query.bind(*line).bind(*invoice);
         }
-        done += query.execute(&mut *conn).await?.rows_affected();
+        done += query
+            .bind(business_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     }
     Ok(done)
 }

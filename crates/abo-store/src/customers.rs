@@ -636,9 +636,11 @@ pub async fn get_many(
 ) -> Result<Vec<Customer>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "SELECT * FROM customers WHERE business_id = $1 AND id IN ({})",
-            crate::many::list(chunk.len(), 2)
+            "SELECT * FROM customers WHERE business_id = {} AND id IN ({})",
+            p.one(),
+            p.list(chunk.len())
         );
         // Only placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);

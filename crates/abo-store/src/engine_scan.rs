@@ -155,10 +155,13 @@ pub async fn buyers_with_subscriptions_in_state(
 ) -> Result<std::collections::HashSet<i64>> {
     let mut out = std::collections::HashSet::new();
     for chunk in buyer_ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "SELECT DISTINCT customer_buyer_id FROM subscriptions WHERE business_id = $1 \
-             AND state = $2 AND customer_buyer_id IN ({})",
-            crate::many::list(chunk.len(), 3)
+            "SELECT DISTINCT customer_buyer_id FROM subscriptions WHERE business_id = {} \
+             AND state = {} AND customer_buyer_id IN ({})",
+            p.one(),
+            p.one(),
+            p.list(chunk.len())
         );
         // Only placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))

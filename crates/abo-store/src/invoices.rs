@@ -547,8 +547,9 @@ pub async fn insert_issued_many(
 ) -> Result<Vec<Invoice>> {
     let mut out: Vec<Invoice> = Vec::with_capacity(issued.len());
     for chunk in issued.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let values = (0..chunk.len())
-            .map(|r| format!("({}, $1, $1, $1)", crate::many::list(19, 2 + r * 19)))
+            .map(|_| format!("({}, {})", p.list(19), p.list(3)))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
@@ -559,7 +560,7 @@ pub async fn insert_issued_many(
              VALUES {values} RETURNING *"
         );
         // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for i in chunk {
             let n = &i.new;
             query = query
@@ -581,7 +582,10 @@ pub async fn insert_issued_many(
                 .bind(n.reason.as_deref())
                 .bind(n.buyer.as_deref())
                 .bind(i.number)
-                .bind(i.full_number.as_str());
+                .bind(i.full_number.as_str())
+                .bind(now_us)
+                .bind(now_us)
+                .bind(now_us);
         }
         let mut by_number = std::collections::HashMap::new();
         for row in query.fetch_all(&mut *conn).await? {
@@ -610,11 +614,12 @@ pub async fn insert_issued_many(
         .collect();
     let mut by_invoice: std::collections::HashMap<i64, Vec<InvoiceLine>> = Default::default();
     for chunk in lines.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "INSERT INTO invoice_lines (invoice_id, position, balance_line_id, type_line, label, \
              quantity, unit_amount, amount_subtotal, tax_rate, amount_tax, \
              date_period_start_us, date_period_end_us) VALUES {} RETURNING *",
-            crate::many::tuples(chunk.len(), 12, 1)
+            p.tuples(chunk.len(), 12)
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (invoice_id, position, l) in chunk {
@@ -654,9 +659,11 @@ pub async fn get_many_heads(
 ) -> Result<Vec<Invoice>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "SELECT * FROM invoices WHERE business_id = $1 AND id IN ({})",
-            crate::many::list(chunk.len(), 2)
+            "SELECT * FROM invoices WHERE business_id = {} AND id IN ({})",
+            p.one(),
+            p.list(chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
         for id in chunk {
@@ -679,20 +686,24 @@ pub async fn pay_many(
 ) -> Result<Vec<Invoice>> {
     let mut out = Vec::with_capacity(moves.len());
     for chunk in moves.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "UPDATE invoices SET state = v.column3, date_payment_us = $1, \
-             date_payment_scheduled_us = NULL, updated_at_us = $1 FROM (VALUES {}) AS v \
-             WHERE invoices.business_id = $2 AND invoices.id = v.column1 \
+            "UPDATE invoices SET state = v.column3, date_payment_us = {}, \
+             date_payment_scheduled_us = NULL, updated_at_us = {} FROM (VALUES {}) AS v \
+             WHERE invoices.business_id = {} AND invoices.id = v.column1 \
              AND invoices.state = v.column2 RETURNING invoices.*",
-            crate::many::tuples(chunk.len(), 3, 3)
+            p.one(),
+            p.one(),
+            p.tuples(chunk.len(), 3),
+            p.one()
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now_us)
-            .bind(business_id);
+            .bind(now_us);
         for (id, from, to) in chunk {
             query = query.bind(*id).bind(from.as_str()).bind(to.as_str());
         }
-        for row in query.fetch_all(&mut *conn).await? {
+        for row in query.bind(business_id).fetch_all(&mut *conn).await? {
             out.push(from_row(&row)?);
         }
     }

@@ -354,35 +354,19 @@ pub async fn retire_pending(
 // Added for the engine's batches (`abo-engine`): many jobs written or completed in one statement,
 // inside the transaction of the batch that caused (or carried out) them.
 
-/// Rows per multi-row statement: well under SQLite's and Postgres's bind-parameter limits.
-const MANY_CHUNK: usize = 500;
-
 /// [`enqueue`] for many jobs, with multi-row inserts. Returns how many were inserted (jobs
 /// whose natural key already exists are skipped, as with [`enqueue`]).
 pub async fn enqueue_many(conn: &mut AnyConnection, new: &[NewJob], now_us: i64) -> Result<u64> {
     let mut inserted = 0;
-    for chunk in new.chunks(MANY_CHUNK) {
-        let values: Vec<String> = (0..chunk.len())
-            .map(|i| {
-                let p = i * 6;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, $1)",
-                    p + 2,
-                    p + 3,
-                    p + 4,
-                    p + 5,
-                    p + 6,
-                    p + 7
-                )
-            })
-            .collect();
+    for chunk in new.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "INSERT INTO jobs (business_id, kind, payload, run_at_us, max_attempts, natural_key, \
              created_at_us) VALUES {} ON CONFLICT DO NOTHING",
-            values.join(", ")
+            p.tuples(chunk.len(), 7)
         );
         // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for job in chunk {
             query = query
                 .bind(job.business_id)
@@ -390,7 +374,8 @@ pub async fn enqueue_many(conn: &mut AnyConnection, new: &[NewJob], now_us: i64)
                 .bind(&job.payload)
                 .bind(job.run_at_us)
                 .bind(job.max_attempts.max(1))
-                .bind(job.natural_key.as_deref());
+                .bind(job.natural_key.as_deref())
+                .bind(now_us);
         }
         inserted += query.execute(&mut *conn).await?.rows_affected();
     }
@@ -406,14 +391,14 @@ pub async fn complete_many(
     now_us: i64,
 ) -> Result<u64> {
     let mut done = 0;
-    for chunk in ids.chunks(MANY_CHUNK) {
+    for chunk in ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "UPDATE jobs SET done_at_us = $1, locked_by = NULL, locked_until_us = NULL \
-             WHERE locked_by = $2 AND done_at_us IS NULL AND id IN ({})",
-            (0..chunk.len())
-                .map(|i| format!("${}", i + 3))
-                .collect::<Vec<_>>()
-                .join(", ")
+            "UPDATE jobs SET done_at_us = {}, locked_by = NULL, locked_until_us = NULL \
+             WHERE locked_by = {} AND done_at_us IS NULL AND id IN ({})",
+            p.one(),
+            p.one(),
+            p.list(chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now_us)

@@ -1,26 +1,57 @@
 //! Placeholders for the set-based statements of the engine's batches: one
 //! statement for many rows instead of one round trip per row. Only
 //! placeholders are built here; every value is bound.
+//!
+//! Placeholders are numbered in the order they appear in the text, and
+//! values are bound in that order: `$1, $2, …` on Postgres, anonymous `?`
+//! on SQLite. SQLite keeps numbered (`$n`, `?n`) parameters in a list it
+//! searches linearly when it parses and when sqlx binds each of them, which
+//! makes a statement of n parameters cost n² (28 % of a renewal batch's
+//! time with 16,000 parameters); anonymous ones cost nothing.
 
-/// Most rows per statement: a row binds at most 20 values, and both SQLite
+use sqlx::AnyConnection;
+
+/// Most rows per statement: a row binds at most 22 values, and both SQLite
 /// (32,766) and Postgres (65,535) cap the values of one statement.
 pub(crate) const CHUNK: usize = 1000;
 
-/// `$first, $first+1, …` (`n` placeholders), for `IN (…)`.
-pub(crate) fn list(n: usize, first: usize) -> String {
-    (first..first + n)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The placeholders of one statement, in the order they appear.
+pub(crate) struct Placeholders {
+    sqlite: bool,
+    next: usize,
 }
 
-/// `($first, …), (…), …`: `rows` tuples of `width` placeholders, for
-/// `VALUES …`.
-pub(crate) fn tuples(rows: usize, width: usize, first: usize) -> String {
-    (0..rows)
-        .map(|r| format!("({})", list(width, first + r * width)))
-        .collect::<Vec<_>>()
-        .join(", ")
+impl Placeholders {
+    /// For a statement on `conn`'s database.
+    pub(crate) fn of(conn: &AnyConnection) -> Placeholders {
+        Placeholders {
+            sqlite: conn.backend_name().eq_ignore_ascii_case("sqlite"),
+            next: 1,
+        }
+    }
+
+    /// The next placeholder.
+    pub(crate) fn one(&mut self) -> String {
+        if self.sqlite {
+            return "?".into();
+        }
+        let p = format!("${}", self.next);
+        self.next += 1;
+        p
+    }
+
+    /// `n` placeholders, comma-separated (for `IN (…)`).
+    pub(crate) fn list(&mut self, n: usize) -> String {
+        (0..n).map(|_| self.one()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `rows` tuples of `width` placeholders (for `VALUES …`).
+    pub(crate) fn tuples(&mut self, rows: usize, width: usize) -> String {
+        (0..rows)
+            .map(|_| format!("({})", self.list(width)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 #[cfg(test)]
@@ -28,8 +59,17 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders() {
-        assert_eq!(list(3, 2), "$2, $3, $4");
-        assert_eq!(tuples(2, 2, 1), "($1, $2), ($3, $4)");
+    fn numbered_in_order_on_postgres_anonymous_on_sqlite() {
+        let mut pg = Placeholders {
+            sqlite: false,
+            next: 1,
+        };
+        assert_eq!(pg.one(), "$1");
+        assert_eq!(pg.tuples(2, 2), "($2, $3), ($4, $5)");
+        let mut lite = Placeholders {
+            sqlite: true,
+            next: 1,
+        };
+        assert_eq!(lite.list(3), "?, ?, ?");
     }
 }

@@ -333,10 +333,12 @@ pub async fn find_attempts(
 ) -> Result<Vec<Payment>> {
     let mut out = Vec::new();
     for chunk in pairs.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "SELECT * FROM payments WHERE business_id = $1 \
+            "SELECT * FROM payments WHERE business_id = {} \
              AND (invoice_id, attempt) IN (VALUES {})",
-            crate::many::tuples(chunk.len(), 2, 2)
+            p.one(),
+            p.tuples(chunk.len(), 2)
         );
         // Only placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
@@ -359,10 +361,12 @@ pub async fn enabled_permissions_of(
 ) -> Result<Vec<Permission>> {
     let mut out = Vec::new();
     for chunk in customer_ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "SELECT * FROM gateway_permissions WHERE business_id = $1 AND state = 'Enabled' \
+            "SELECT * FROM gateway_permissions WHERE business_id = {} AND state = 'Enabled' \
              AND customer_id IN ({}) ORDER BY id DESC",
-            crate::many::list(chunk.len(), 2)
+            p.one(),
+            p.list(chunk.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
         for id in chunk {
@@ -384,8 +388,9 @@ pub async fn insert_attempts(
 ) -> Result<Vec<Payment>> {
     let mut out = Vec::with_capacity(new.len());
     for chunk in new.chunks(crate::many::CHUNK) {
+        let mut ph = crate::many::Placeholders::of(conn);
         let values = (0..chunk.len())
-            .map(|r| format!("({}, $1, $1)", crate::many::list(10, 2 + r * 10)))
+            .map(|_| format!("({}, {})", ph.list(10), ph.list(2)))
             .collect::<Vec<_>>()
             .join(", ");
         let sql = format!(
@@ -394,7 +399,7 @@ pub async fn insert_attempts(
              updated_at_us) VALUES {values} \
              ON CONFLICT (business_id, invoice_id, attempt) DO NOTHING RETURNING *"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for p in chunk {
             query = query
                 .bind(p.business_id)
@@ -406,7 +411,9 @@ pub async fn insert_attempts(
                 .bind(p.currency.as_str())
                 .bind(p.state.as_str())
                 .bind(p.note.as_deref())
-                .bind(p.date_payment_us);
+                .bind(p.date_payment_us)
+                .bind(now_us)
+                .bind(now_us);
         }
         for row in query.fetch_all(&mut *conn).await? {
             out.push(payment_from_row(&row)?);
@@ -432,20 +439,28 @@ pub async fn set_succeeded_many(
 ) -> Result<u64> {
     let mut done = 0;
     for chunk in succeeded.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "UPDATE payments SET state = 'Succeeded', charge_id = v.column2, \
-             failure_reason = NULL, date_payment_us = $1, updated_at_us = $1 \
-             FROM (VALUES {}) AS v WHERE payments.business_id = $2 \
+             failure_reason = NULL, date_payment_us = {}, updated_at_us = {} \
+             FROM (VALUES {}) AS v WHERE payments.business_id = {} \
              AND payments.id = v.column1 AND payments.state = 'Started'",
-            crate::many::tuples(chunk.len(), 2, 3)
+            p.one(),
+            p.one(),
+            p.tuples(chunk.len(), 2),
+            p.one()
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now_us)
-            .bind(business_id);
+            .bind(now_us);
         for s in chunk {
             query = query.bind(s.payment_id).bind(s.charge_id.as_str());
         }
-        done += query.execute(&mut *conn).await?.rows_affected();
+        done += query
+            .bind(business_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     }
     Ok(done)
 }

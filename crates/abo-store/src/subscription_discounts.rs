@@ -72,10 +72,12 @@ pub async fn with_discounts(
 ) -> Result<std::collections::HashSet<i64>> {
     let mut out = std::collections::HashSet::new();
     for chunk in subscription_ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "SELECT DISTINCT subscription_id FROM subscription_discounts \
-             WHERE business_id = $1 AND subscription_id IN ({})",
-            crate::many::list(chunk.len(), 2)
+             WHERE business_id = {} AND subscription_id IN ({})",
+            p.one(),
+            p.list(chunk.len())
         );
         // Only placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);

@@ -701,10 +701,13 @@ pub async fn lock_many_for_renewal(
 ) -> Result<Vec<Subscription>> {
     let mut out = Vec::with_capacity(expected.len());
     for chunk in expected.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "UPDATE subscriptions SET updated_at_us = $1 WHERE business_id = $2 \
+            "UPDATE subscriptions SET updated_at_us = {} WHERE business_id = {} \
              AND (id, period_index, state) IN (VALUES {}) RETURNING *",
-            crate::many::tuples(chunk.len(), 3, 3)
+            p.one(),
+            p.one(),
+            p.tuples(chunk.len(), 3)
         );
         // Only placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -733,16 +736,17 @@ pub async fn features_many(
 ) -> Result<std::collections::HashMap<i64, Vec<SubscriptionFeature>>> {
     let mut out: std::collections::HashMap<i64, Vec<SubscriptionFeature>> = Default::default();
     for chunk in ids.chunks(crate::many::CHUNK) {
-        let list = crate::many::list(chunk.len(), 2);
+        let mut p = crate::many::Placeholders::of(conn);
+        let (business, list) = (p.one(), p.list(chunk.len()));
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT sf.*, f.reference AS feature_reference, f.type_feature AS type_feature \
              FROM subscription_features sf JOIN features f ON f.id = sf.feature_id \
-             WHERE sf.business_id = $1 AND sf.subscription_id IN ({list}) \
+             WHERE sf.business_id = {business} AND sf.subscription_id IN ({list}) \
              ORDER BY sf.subscription_id, sf.position, sf.id"
         )));
         let tiers = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT t.* FROM subscription_feature_tiers t JOIN subscription_features sf \
-             ON sf.id = t.subscription_feature_id WHERE sf.business_id = $1 \
+             ON sf.id = t.subscription_feature_id WHERE sf.business_id = {business} \
              AND sf.subscription_id IN ({list}) ORDER BY t.subscription_feature_id, t.position"
         )));
         let (mut rows, mut tiers) = (rows.bind(business_id), tiers.bind(business_id));
@@ -795,17 +799,18 @@ pub async fn save_schedules(
 ) -> Result<u64> {
     let mut done = 0;
     for chunk in updates.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "UPDATE subscriptions SET state = v.column2, date_period_start_us = v.column3, \
              date_period_end_us = v.column4, date_term_us = v.column4, \
              billing_anchor = v.column5, period_index = v.column6, is_trial = v.column7, \
-             updated_at_us = $1 FROM (VALUES {}) AS v \
-             WHERE subscriptions.business_id = $2 AND subscriptions.id = v.column1",
-            crate::many::tuples(chunk.len(), 7, 3)
+             updated_at_us = {} FROM (VALUES {}) AS v \
+             WHERE subscriptions.business_id = {} AND subscriptions.id = v.column1",
+            p.one(),
+            p.tuples(chunk.len(), 7),
+            p.one()
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now_us)
-            .bind(business_id);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now_us);
         for u in chunk {
             query = query
                 .bind(u.id)
@@ -816,7 +821,11 @@ pub async fn save_schedules(
                 .bind(u.period_index)
                 .bind(u.is_trial);
         }
-        done += query.execute(&mut *conn).await?.rows_affected();
+        done += query
+            .bind(business_id)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     }
     if done != updates.len() as u64 {
         return Err(crate::StoreError::Conflict(format!(
