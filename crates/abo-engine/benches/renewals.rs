@@ -106,6 +106,7 @@ async fn run(store: Store, backend: &'static str, n: usize) {
         total.payments += report.payments;
         total.jobs_run += report.jobs_run;
         total.jobs_failed += report.jobs_failed;
+        total.batches_rolled_back += report.batches_rolled_back;
         if report.jobs_run == 0 {
             break;
         }
@@ -122,6 +123,7 @@ async fn run(store: Store, backend: &'static str, n: usize) {
     assert_eq!(total.invoices, n as u64, "one invoice each");
     assert_eq!(total.payments, n as u64, "one card payment each");
     assert_eq!(total.jobs_failed, 0);
+    assert_eq!(total.batches_rolled_back, 0, "every batch went through");
     println!(
         "[{backend}] renewed {n} subscriptions (renewal + invoice + card payment + outbox) in \
          {elapsed:.1} s: {:.0} subscriptions/s; {} jobs run, {outbox} jobs in the table; \

@@ -118,8 +118,10 @@ impl Engine {
                 }),
         };
         result.unwrap_or_else(|error| {
-            tracing::debug!(kind, jobs = batch.len(), %error, "batch rolled back: one by one");
-            BatchOutcome::fallback(batch)
+            tracing::info!(kind, jobs = batch.len(), %error, "batch rolled back: one by one");
+            let mut outcome = BatchOutcome::fallback(batch);
+            outcome.report.batches_rolled_back = 1;
+            outcome
         })
     }
 

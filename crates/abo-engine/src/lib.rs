@@ -100,6 +100,9 @@ pub struct RunReport {
     pub starts: u64,
     /// Webhook delivery attempts handed to the delivery worker ([`webhooks`]).
     pub webhooks_dispatched: u64,
+    /// Batches rolled back and carried out one job at a time instead (a
+    /// failing job, or a concurrent node: [`batch`]).
+    pub batches_rolled_back: u64,
 }
 
 impl RunReport {
@@ -112,6 +115,7 @@ impl RunReport {
         self.payments += other.payments;
         self.starts += other.starts;
         self.webhooks_dispatched += other.webhooks_dispatched;
+        self.batches_rolled_back += other.batches_rolled_back;
     }
 
     /// Whether anything happened.

@@ -123,6 +123,7 @@ async fn batches_write_what_one_by_one_writes(store: Store) {
     let a = batched.advance(end).await;
     let b = alone.advance(end).await;
     assert_eq!(a.run.jobs_failed, 0, "{a:?}");
+    assert_eq!(a.run.batches_rolled_back, 0, "{a:?}");
     assert_eq!(b.run.jobs_failed, 0, "{b:?}");
     assert_eq!(
         (a.run.renewals, a.run.invoices, a.run.payments),

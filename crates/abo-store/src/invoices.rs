@@ -691,7 +691,7 @@ pub async fn pay_many(
             "UPDATE invoices SET state = v.column3, date_payment_us = {}, \
              date_payment_scheduled_us = NULL, updated_at_us = {} FROM (VALUES {}) AS v \
              WHERE invoices.business_id = {} AND invoices.id = v.column1 \
-             AND invoices.state = v.column2 RETURNING invoices.*",
+             AND invoices.state = v.column2 RETURNING *",
             p.one(),
             p.one(),
             p.tuples(chunk.len(), 3),
