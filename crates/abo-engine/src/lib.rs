@@ -62,7 +62,9 @@ pub const KIND_INVOICE_OVERDUE: &str = abo_service::billing::JOB_INVOICE_OVERDUE
 /// job never takes that long (collection calls are idempotent anyway), and a
 /// node that died gives its jobs back after it.
 const LEASE_US: i64 = 60 * 1_000_000;
-/// Jobs claimed, and renewals scanned, per round.
+/// Jobs claimed, and renewals scanned, per round, by default: a batch of
+/// 1,000 costs a few statements per table ([`batch`]) and holds the write
+/// lock of a SQLite database for tens of milliseconds.
 const BATCH: i64 = 1000;
 /// Rounds per call at most (a round that finds nothing ends the call).
 const MAX_ROUNDS: usize = 10_000;
@@ -145,6 +147,8 @@ pub struct Engine {
     deliveries: webhooks::Deliveries,
     /// Renewals, billings and collections carried out in batches ([`batch`]).
     batches: bool,
+    /// Jobs claimed, and renewals scanned, per round.
+    batch_size: i64,
 }
 
 impl Engine {
@@ -164,7 +168,15 @@ impl Engine {
             clock: Arc::new(abo_core::SystemClock),
             mailer: None,
             batches: true,
+            batch_size: BATCH,
         }
+    }
+
+    /// The same engine, claiming at most `size` jobs (1 to 1,000) per round:
+    /// smaller rounds let several nodes share a small backlog.
+    pub fn with_batch_size(mut self, size: i64) -> Engine {
+        self.batch_size = size.clamp(1, BATCH);
+        self
     }
 
     /// The same engine, carrying out every job alone: the reference the
@@ -237,8 +249,9 @@ impl Engine {
     ) -> Result<RunReport> {
         let mut report = RunReport::default();
         for _ in 0..MAX_ROUNDS {
-            let enqueued = scan::renewals(&self.store, business_id, now_us, BATCH).await?
-                + scan::delayed_starts(&self.store, business_id, now_us, BATCH).await?;
+            let batch = self.batch_size;
+            let enqueued = scan::renewals(&self.store, business_id, now_us, batch).await?
+                + scan::delayed_starts(&self.store, business_id, now_us, batch).await?;
             let lease_now_us = self.clock.now().as_microsecond();
             // Webhook deliveries are claimed by their own worker, below.
             let kinds: Vec<&str> = self
@@ -252,7 +265,7 @@ impl Engine {
                 due_us: now_us,
                 lease_now_us,
                 lease_us: LEASE_US,
-                limit: BATCH,
+                limit: batch,
                 business_id: Some(business_id),
                 kinds: &kinds,
             };

@@ -382,6 +382,40 @@ pub async fn enqueue_many(conn: &mut AnyConnection, new: &[NewJob], now_us: i64)
     Ok(inserted)
 }
 
+/// Records many outbox rows that have nothing left to do (e.g. an event no webhook endpoint
+/// listens to): written as done at `now_us`, so that the outbox keeps them and no worker claims
+/// them. Returns how many were inserted (known natural keys are skipped, as with [`enqueue`]).
+pub async fn record_done_many(
+    conn: &mut AnyConnection,
+    new: &[NewJob],
+    now_us: i64,
+) -> Result<u64> {
+    let mut inserted = 0;
+    for chunk in new.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
+        let sql = format!(
+            "INSERT INTO jobs (business_id, kind, payload, run_at_us, max_attempts, natural_key, \
+             created_at_us, done_at_us) VALUES {} ON CONFLICT DO NOTHING",
+            p.tuples(chunk.len(), 8)
+        );
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for job in chunk {
+            query = query
+                .bind(job.business_id)
+                .bind(&job.kind)
+                .bind(&job.payload)
+                .bind(job.run_at_us)
+                .bind(job.max_attempts.max(1))
+                .bind(job.natural_key.as_deref())
+                .bind(now_us)
+                .bind(now_us);
+        }
+        inserted += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(inserted)
+}
+
 /// [`complete`] for many jobs held by `worker_id`. Returns how many were completed (a job whose
 /// lease was lost is left alone).
 pub async fn complete_many(

@@ -499,7 +499,7 @@ pub async fn purge_deliveries(
 }
 
 /// The `triggers` lists (`,A,B,`) of the business's verified endpoints: whether any endpoint
-/// listens to a trigger, for many events at once.
+/// listens to a trigger ([`listens`]), for many events at once.
 pub async fn listened_triggers(conn: &mut AnyConnection, business_id: i64) -> Result<Vec<String>> {
     let rows = sqlx::query(
         "SELECT triggers FROM webhook_endpoints WHERE business_id = $1 \
@@ -512,4 +512,14 @@ pub async fn listened_triggers(conn: &mut AnyConnection, business_id: i64) -> Re
         .iter()
         .map(|r| r.s("triggers"))
         .collect::<sqlx::Result<_>>()?)
+}
+
+/// Whether one of `lists` ([`listened_triggers`]) names `trigger`. Ignores ASCII case, as the
+/// `LIKE` of [`endpoints_for_trigger`] does on SQLite: when in doubt an event goes through the
+/// full fan-out, which decides.
+pub fn listens(lists: &[String], trigger: &str) -> bool {
+    let needle = format!(",{},", trigger.to_ascii_lowercase());
+    lists
+        .iter()
+        .any(|l| l.to_ascii_lowercase().contains(&needle))
 }

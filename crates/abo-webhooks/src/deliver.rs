@@ -83,17 +83,10 @@ pub async fn unheard(store: &Store, events: &[jobs::Job]) -> Result<Vec<i64>> {
             continue; // the one-by-one path reports it
         };
         if !listened.contains_key(&event.business_id) {
-            // Lower case: a LIKE match on SQLite ignores ASCII case; when
-            // in doubt the event goes through the full fan-out.
             let lists = webhooks::listened_triggers(&mut conn, event.business_id).await?;
-            let lists = lists.iter().map(|l| l.to_ascii_lowercase()).collect();
             listened.insert(event.business_id, lists);
         }
-        let needle = format!(",{},", event.trigger.to_ascii_lowercase());
-        if !listened[&event.business_id]
-            .iter()
-            .any(|l| l.contains(&needle))
-        {
+        if !webhooks::listens(&listened[&event.business_id], &event.trigger) {
             out.push(job.id);
         }
     }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use abo_store::balance_lines::{self, BalanceLine};
 use abo_store::invoices::{self, IssuedInvoice};
-use abo_store::{AnyConnection, billing_settings, businesses, customers, jobs};
+use abo_store::{AnyConnection, billing_settings, businesses, customers};
 
 use crate::billing::{self, BillOptions, draft_invoice, issue_effects};
 use crate::error::{Result, ServiceError};
@@ -102,7 +102,7 @@ pub async fn bill_many(
             "balance lines were billed concurrently".into(),
         ));
     }
-    jobs::enqueue_many(conn, &effects, now_us).await?;
+    super::write_outbox(conn, business_id, effects, now_us).await?;
 
     let mut count = invoices.len() as u64;
     for id in alone {

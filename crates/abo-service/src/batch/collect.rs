@@ -15,7 +15,7 @@ use std::collections::{HashMap, HashSet};
 use abo_core::InvoiceEvent;
 use abo_gateway::{ChargeOutcome, ChargeReceipt};
 use abo_store::payments::{self, NewPayment, Succeeded};
-use abo_store::{AnyConnection, customers, engine_scan, invoices, jobs};
+use abo_store::{AnyConnection, customers, engine_scan, invoices};
 
 use crate::billing::collect::{PendingCharge, Prepared, prepare_collect};
 use crate::billing::{CollectOutcome, Effects, dunning, next_state};
@@ -206,7 +206,7 @@ pub async fn record_many(
         effects.push(e.webhook_job("InvoiceDebitPaid", ""));
         effects.push(e.webhook_job("CustomerChargingSucceeded", ""));
     }
-    jobs::enqueue_many(conn, &effects, now_us).await?;
+    super::write_outbox(conn, business_id, effects, now_us).await?;
     // A payment may bring a buyer back under its unpaid thresholds.
     let suspended = engine_scan::buyers_with_subscriptions_in_state(
         conn,

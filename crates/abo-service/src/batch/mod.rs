@@ -16,3 +16,31 @@
 pub mod bill;
 pub mod collect;
 pub mod renew;
+
+use abo_store::{AnyConnection, jobs, webhooks};
+
+use crate::billing::JOB_WEBHOOK;
+use crate::error::Result;
+
+/// Writes a batch's outbox rows in the caller's transaction. A webhook
+/// event no endpoint of the business listens to is recorded as done at once
+/// (its fan-out would create nothing: the endpoints listening when an event
+/// happens are the ones told); the other rows are enqueued for their workers.
+pub(crate) async fn write_outbox(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    rows: Vec<jobs::NewJob>,
+    now_us: i64,
+) -> Result<()> {
+    let listened = webhooks::listened_triggers(conn, business_id).await?;
+    let (done, pending): (Vec<_>, Vec<_>) = rows.into_iter().partition(|job| {
+        job.kind == JOB_WEBHOOK
+            && serde_json::from_str::<serde_json::Value>(&job.payload)
+                .ok()
+                .and_then(|p| p["TypeTrigger"].as_str().map(str::to_owned))
+                .is_some_and(|trigger| !webhooks::listens(&listened, &trigger))
+    });
+    jobs::record_done_many(conn, &done, now_us).await?;
+    jobs::enqueue_many(conn, &pending, now_us).await?;
+    Ok(())
+}

@@ -80,7 +80,7 @@ pub async fn renew_many(
     let renewed = plain.updates.len() as u64;
     subscriptions::save_schedules(conn, business_id, &plain.updates, now_us).await?;
     balance_lines::insert_many(conn, &plain.lines, now_us).await?;
-    jobs::enqueue_many(conn, &plain.jobs, now_us).await?;
+    super::write_outbox(conn, business_id, plain.jobs, now_us).await?;
 
     let mut renewed_alone = 0;
     for id in others {
