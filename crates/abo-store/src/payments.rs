@@ -334,17 +334,20 @@ pub async fn find_attempts(
     let mut out = Vec::new();
     for chunk in pairs.chunks(crate::many::CHUNK) {
         let mut p = crate::many::Placeholders::of(conn);
+        // Driven by the pairs: a row-value `IN` would be looked up through the index prefix
+        // (`business_id`) only, reading every payment of the business on SQLite.
         let sql = format!(
-            "SELECT * FROM payments WHERE business_id = {} \
-             AND (invoice_id, attempt) IN (VALUES {})",
-            p.one(),
-            p.tuples(chunk.len(), 2)
+            "SELECT p.* FROM (VALUES {}) AS v JOIN payments p ON p.business_id = {} \
+             AND p.invoice_id = v.column1 AND p.attempt = v.column2",
+            p.tuples(chunk.len(), 2),
+            p.one()
         );
         // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (invoice, attempt) in chunk {
             query = query.bind(*invoice).bind(*attempt);
         }
+        query = query.bind(business_id);
         for row in query.fetch_all(&mut *conn).await? {
             out.push(payment_from_row(&row)?);
         }
@@ -362,9 +365,11 @@ pub async fn enabled_permissions_of(
     let mut out = Vec::new();
     for chunk in customer_ids.chunks(crate::many::CHUNK) {
         let mut p = crate::many::Placeholders::of(conn);
+        // No ORDER BY: sorting by id would lead SQLite to read the business's permissions in
+        // id order rather than look each customer up in `gateway_permissions_customer_idx`.
         let sql = format!(
             "SELECT * FROM gateway_permissions WHERE business_id = {} AND state = 'Enabled' \
-             AND customer_id IN ({}) ORDER BY id DESC",
+             AND customer_id IN ({})",
             p.one(),
             p.list(chunk.len())
         );
@@ -376,6 +381,7 @@ pub async fn enabled_permissions_of(
             out.push(permission_from_row(&row)?);
         }
     }
+    out.sort_by_key(|p| std::cmp::Reverse(p.id));
     Ok(out)
 }
 

@@ -702,17 +702,23 @@ pub async fn lock_many_for_renewal(
     let mut out = Vec::with_capacity(expected.len());
     for chunk in expected.chunks(crate::many::CHUNK) {
         let mut p = crate::many::Placeholders::of(conn);
+        // `id IN (…)` first: SQLite looks rows up by a row-value `IN` only through the index
+        // prefix (`business_id`), which would read every subscription of the business.
         let sql = format!(
             "UPDATE subscriptions SET updated_at_us = {} WHERE business_id = {} \
-             AND (id, period_index, state) IN (VALUES {}) RETURNING *",
+             AND id IN ({}) AND (id, period_index, state) IN (VALUES {}) RETURNING *",
             p.one(),
             p.one(),
+            p.list(chunk.len()),
             p.tuples(chunk.len(), 3)
         );
         // Only placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now_us)
             .bind(business_id);
+        for (id, _, _) in chunk {
+            query = query.bind(*id);
+        }
         for (id, period_index, state) in chunk {
             query = query.bind(*id).bind(*period_index).bind(state.as_str());
         }

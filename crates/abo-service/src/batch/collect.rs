@@ -152,26 +152,19 @@ pub async fn record_many(
     answered: &[(&PendingCharge, &ChargeReceipt)],
     now_us: i64,
 ) -> Result<Vec<CollectOutcome>> {
-    let ids: Vec<i64> = answered.iter().map(|(c, _)| c.invoice.id).collect();
-    // The stored state moves, not the one read before the charge.
-    let current: HashMap<i64, invoices::Invoice> =
-        invoices::get_many_heads(conn, business_id, &ids)
-            .await?
-            .into_iter()
-            .map(|i| (i.id, i))
-            .collect();
     let mut paid_now = Vec::new();
     let mut succeeded = Vec::new();
     let mut plain = HashSet::new();
     for (i, (charge, receipt)) in answered.iter().enumerate() {
-        let Some(invoice) = current.get(&charge.invoice.id) else {
-            continue;
-        };
         // A settled debit is watched for a charge-back: that path runs alone.
         if receipt.outcome == ChargeOutcome::Succeeded
-            && invoice.type_payment != "DirectDebit"
+            && charge.invoice.type_payment != "DirectDebit"
             && charge.payment.state == "Started"
         {
+            // Paid from the state it was charged in: an invoice that moved since
+            // (cancelled meanwhile) is not updated, and the batch then rolls
+            // back to the one-by-one path, which records it from its stored state.
+            let invoice = &charge.invoice;
             let to = next_state(invoice, InvoiceEvent::Pay)?;
             paid_now.push((invoice.id, invoice.state.clone(), to.as_str().to_owned()));
             succeeded.push(Succeeded {
