@@ -461,11 +461,7 @@ impl PaymentGateway for CardDummy {
         amount: Money,
         now: Timestamp,
     ) -> Result<Refund, GatewayError> {
-        self.sandbox
-            .run(&[Record::Charge(charge_id.clone())], 1, |state| {
-                state.refund(charge_id, amount, now)
-            })
-            .await
+        self.sandbox.refund(charge_id, amount, now).await
     }
 
     async fn refund_once(
@@ -475,14 +471,8 @@ impl PaymentGateway for CardDummy {
         idempotency_key: &str,
         now: Timestamp,
     ) -> Result<Refund, GatewayError> {
-        let needs = [
-            Record::RefundKey(idempotency_key.to_owned()),
-            Record::Charge(charge_id.clone()),
-        ];
         self.sandbox
-            .run(&needs, 1, |state| {
-                state.refund_once(charge_id, amount, idempotency_key, now)
-            })
+            .refund_once(charge_id, amount, idempotency_key, now)
             .await
     }
 

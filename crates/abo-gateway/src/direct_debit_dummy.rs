@@ -345,11 +345,7 @@ impl PaymentGateway for DirectDebitDummy {
         amount: Money,
         now: Timestamp,
     ) -> Result<Refund, GatewayError> {
-        self.sandbox
-            .run(&[Record::Charge(charge_id.clone())], 1, |state| {
-                state.refund(charge_id, amount, now)
-            })
-            .await
+        self.sandbox.refund(charge_id, amount, now).await
     }
 
     async fn refund_once(
@@ -359,14 +355,8 @@ impl PaymentGateway for DirectDebitDummy {
         idempotency_key: &str,
         now: Timestamp,
     ) -> Result<Refund, GatewayError> {
-        let needs = [
-            Record::RefundKey(idempotency_key.to_owned()),
-            Record::Charge(charge_id.clone()),
-        ];
         self.sandbox
-            .run(&needs, 1, |state| {
-                state.refund_once(charge_id, amount, idempotency_key, now)
-            })
+            .refund_once(charge_id, amount, idempotency_key, now)
             .await
     }
 

@@ -179,6 +179,38 @@ impl<S: Clone + Serialize + DeserializeOwned + Send> Sandbox<S> {
         out
     }
 
+    /// Refunds part or all of a charge (both sandboxes refund alike).
+    pub async fn refund(
+        &self,
+        charge_id: &ChargeId,
+        amount: Money,
+        now: Timestamp,
+    ) -> Result<Refund, GatewayError> {
+        self.run(&[Record::Charge(charge_id.clone())], 1, |state| {
+            state.refund(charge_id, amount, now)
+        })
+        .await
+    }
+
+    /// [`Sandbox::refund`] once per idempotency key: a replay returns the
+    /// first refund.
+    pub async fn refund_once(
+        &self,
+        charge_id: &ChargeId,
+        amount: Money,
+        idempotency_key: &str,
+        now: Timestamp,
+    ) -> Result<Refund, GatewayError> {
+        let needs = [
+            Record::RefundKey(idempotency_key.to_owned()),
+            Record::Charge(charge_id.clone()),
+        ];
+        self.run(&needs, 1, |state| {
+            state.refund_once(charge_id, amount, idempotency_key, now)
+        })
+        .await
+    }
+
     /// Loads one record (and what it leads to) into memory. A record the
     /// ledger does not have is left as memory has it.
     async fn hydrate(

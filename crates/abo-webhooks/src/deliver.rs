@@ -82,9 +82,8 @@ pub async fn unheard(store: &Store, events: &[jobs::Job]) -> Result<Vec<i64>> {
         let Ok(event) = Event::from_job(job) else {
             continue; // the one-by-one path reports it
         };
-        if !listened.contains_key(&event.business_id) {
-            let lists = webhooks::listened_triggers(&mut conn, event.business_id).await?;
-            listened.insert(event.business_id, lists);
+        if let std::collections::hash_map::Entry::Vacant(e) = listened.entry(event.business_id) {
+            e.insert(webhooks::listened_triggers(&mut conn, event.business_id).await?);
         }
         if !webhooks::listens(&listened[&event.business_id], &event.trigger) {
             out.push(job.id);

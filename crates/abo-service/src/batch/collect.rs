@@ -66,7 +66,7 @@ pub async fn prepare_many(
         Done(CollectOutcome),
         Alone(DueCollection),
         Charge(Box<PendingCharge>),
-        New(invoices::Invoice, payments::Permission, i64),
+        New(Box<(invoices::Invoice, payments::Permission)>, i64),
     }
     let mut steps = Vec::with_capacity(due.len());
     let mut new = Vec::new();
@@ -108,7 +108,10 @@ pub async fn prepare_many(
                     note: None,
                     date_payment_us: None,
                 });
-                steps.push(Step::New(invoice.clone(), permission.clone(), d.attempt));
+                steps.push(Step::New(
+                    Box::new((invoice.clone(), permission.clone())),
+                    d.attempt,
+                ));
             }
         }
     }
@@ -126,7 +129,8 @@ pub async fn prepare_many(
             Step::Alone(d) => {
                 prepare_collect(conn, business_id, d.invoice_id, d.attempt, now_us).await?
             }
-            Step::New(invoice, permission, attempt) => {
+            Step::New(pair, attempt) => {
+                let (invoice, permission) = *pair;
                 let payment = inserted.remove(&(invoice.id, attempt)).ok_or_else(|| {
                     ServiceError::Conflict(format!(
                         "attempt {attempt} of invoice {} was started concurrently",

@@ -64,9 +64,8 @@ pub async fn renew_many(
     let mut plain = Plain::default();
     let mut others = Vec::new();
     for sub in &taken {
-        if !settings.contains_key(&sub.segment_id) {
-            let rules = SegmentRules::load(conn, business_id, sub.segment_id).await?;
-            settings.insert(sub.segment_id, rules);
+        if let std::collections::hash_map::Entry::Vacant(e) = settings.entry(sub.segment_id) {
+            e.insert(SegmentRules::load(conn, business_id, sub.segment_id).await?);
         }
         let rules = &settings[&sub.segment_id];
         let buyer = buyers.get(&sub.customer_buyer_id);
@@ -117,7 +116,8 @@ impl SegmentRules {
     /// Whether a renewal costing `price` goes ahead for `buyer` without
     /// looking further (no threshold to check, nothing to suspend for).
     fn renews_plainly(&self, buyer: &customers::Customer, price: i64) -> bool {
-        !self.thresholds && !(self.block_without_payment_method && price > 0 && !is_billable(buyer))
+        let suspends = self.block_without_payment_method && price > 0 && !is_billable(buyer);
+        !(self.thresholds || suspends)
     }
 }
 
