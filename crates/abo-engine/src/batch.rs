@@ -2,15 +2,16 @@
 //! goes through (`Renew`, `BillCustomer`, `CollectInvoice`) are carried out
 //! together, in one transaction per batch (collection: one before and one
 //! after the gateway calls), with the jobs completed in the same
-//! transaction as their effects. A subscription then costs its own
-//! statements and a share of a commit, not a transaction and a job
-//! round trip per step.
+//! transaction as their effects. Each step is carried out set-wise by
+//! `abo_service::batch` (a few statements for the whole batch), so a
+//! subscription costs a share of those statements and of a commit, not a
+//! transaction and a dozen round trips per step.
 //!
-//! Nothing is decided here: each job runs the same use case as alone, only
-//! inside the batch's transaction, so natural keys, the expected
+//! Nothing is decided here: `abo_service::batch` writes what the one-by-one
+//! use cases write, from their own pieces, so natural keys, the expected
 //! `(period_index, state)` of a renewal and the gapless invoice numbers
 //! (taken in the batch's transaction, released by its rollback) keep every
-//! guarantee of the one-by-one path.
+//! guarantee of the one-by-one path (`tests/batches.rs` compares the two).
 //!
 //! A batch is all or nothing: when one of its jobs fails, the transaction is
 //! rolled back and the caller carries the jobs out one by one, so a failing

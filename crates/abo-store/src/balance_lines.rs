@@ -310,24 +310,18 @@ pub async fn due_of_customers(
     business_id: i64,
     customer_ids: &[i64],
 ) -> Result<Vec<BalanceLine>> {
-    let mut out = Vec::new();
-    for chunk in customer_ids.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "SELECT * FROM balance_lines WHERE business_id = {} AND state_move = 'Due' \
-             AND customer_id IN ({}) ORDER BY customer_id, id",
-            p.one(),
-            p.list(chunk.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            out.push(from_row(&row)?);
-        }
-    }
-    Ok(out)
+    let select = "SELECT * FROM balance_lines WHERE state_move = 'Due' AND";
+    let order = "ORDER BY customer_id, id";
+    let rows = crate::many::select_in(
+        conn,
+        select,
+        business_id,
+        "customer_id",
+        customer_ids,
+        order,
+    )
+    .await?;
+    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
 }
 
 /// [`mark_billed`] for many `(line, invoice)` pairs. Returns how many lines were still `Due`

@@ -634,22 +634,7 @@ pub async fn get_many(
     business_id: i64,
     ids: &[i64],
 ) -> Result<Vec<Customer>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "SELECT * FROM customers WHERE business_id = {} AND id IN ({})",
-            p.one(),
-            p.list(chunk.len())
-        );
-        // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            out.push(from_row(&row)?);
-        }
-    }
-    Ok(out)
+    let select = "SELECT * FROM customers WHERE";
+    let rows = crate::many::select_in(conn, select, business_id, "id", ids, "").await?;
+    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
 }

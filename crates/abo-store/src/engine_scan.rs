@@ -145,34 +145,18 @@ pub async fn count_jobs(conn: &mut AnyConnection) -> Result<i64> {
     Ok(row.i("n")?)
 }
 
-/// Which of `buyer_ids` buy at least one subscription in `state` (the engine's batches: a
-/// payment restarts those suspended for an unpaid invoice).
-pub async fn buyers_with_subscriptions_in_state(
+/// Which of `buyer_ids` buy at least one subscription suspended for an unpaid invoice
+/// (`SuspendedPaymentDue`): the engine's batches let a payment restart them.
+pub async fn buyers_suspended_for_payment_due(
     conn: &mut AnyConnection,
     business_id: i64,
     buyer_ids: &[i64],
-    state: &str,
 ) -> Result<std::collections::HashSet<i64>> {
-    let mut out = std::collections::HashSet::new();
-    for chunk in buyer_ids.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "SELECT DISTINCT customer_buyer_id FROM subscriptions WHERE business_id = {} \
-             AND state = {} AND customer_buyer_id IN ({})",
-            p.one(),
-            p.one(),
-            p.list(chunk.len())
-        );
-        // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(business_id)
-            .bind(state);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            out.insert(row.i("customer_buyer_id")?);
-        }
-    }
-    Ok(out)
+    let select = "SELECT DISTINCT customer_buyer_id FROM subscriptions WHERE state = 'SuspendedPaymentDue' AND";
+    let column = "customer_buyer_id";
+    let rows = crate::many::select_in(conn, select, business_id, column, buyer_ids, "").await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.i("customer_buyer_id"))
+        .collect::<sqlx::Result<_>>()?)
 }

@@ -657,23 +657,9 @@ pub async fn get_many_heads(
     business_id: i64,
     ids: &[i64],
 ) -> Result<Vec<Invoice>> {
-    let mut out = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "SELECT * FROM invoices WHERE business_id = {} AND id IN ({})",
-            p.one(),
-            p.list(chunk.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            out.push(from_row(&row)?);
-        }
-    }
-    Ok(out)
+    let select = "SELECT * FROM invoices WHERE";
+    let rows = crate::many::select_in(conn, select, business_id, "id", ids, "").await?;
+    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
 }
 
 /// Marks many invoices paid at `now_us` (state `to` when still in state `from`, no payment

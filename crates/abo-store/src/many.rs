@@ -10,6 +10,7 @@
 //! time with 16,000 parameters); anonymous ones cost nothing.
 
 use sqlx::AnyConnection;
+use sqlx::any::AnyRow;
 
 /// Most rows per statement: a row binds at most 22 values, and both SQLite
 /// (32,766) and Postgres (65,535) cap the values of one statement.
@@ -52,6 +53,36 @@ impl Placeholders {
             .collect::<Vec<_>>()
             .join(", ")
     }
+}
+
+/// The rows of `{select} business_id = ? AND {column} IN (…) {tail}` for
+/// every id of `ids` (in chunks): the batches' reads of many rows by key.
+/// `select` ends with `WHERE` or `AND`; `tail` is an `ORDER BY` or nothing.
+pub(crate) async fn select_in(
+    conn: &mut AnyConnection,
+    select: &str,
+    business_id: i64,
+    column: &str,
+    ids: &[i64],
+    tail: &str,
+) -> sqlx::Result<Vec<AnyRow>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(CHUNK) {
+        let mut p = Placeholders::of(conn);
+        let sql = format!(
+            "{select} business_id = {} AND {column} IN ({}) {tail}",
+            p.one(),
+            p.list(chunk.len())
+        );
+        // Only placeholders and the caller's constant text are interpolated;
+        // every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        out.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

@@ -362,25 +362,15 @@ pub async fn enabled_permissions_of(
     business_id: i64,
     customer_ids: &[i64],
 ) -> Result<Vec<Permission>> {
-    let mut out = Vec::new();
-    for chunk in customer_ids.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        // No ORDER BY: sorting by id would lead SQLite to read the business's permissions in
-        // id order rather than look each customer up in `gateway_permissions_customer_idx`.
-        let sql = format!(
-            "SELECT * FROM gateway_permissions WHERE business_id = {} AND state = 'Enabled' \
-             AND customer_id IN ({})",
-            p.one(),
-            p.list(chunk.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            out.push(permission_from_row(&row)?);
-        }
-    }
+    // No ORDER BY: sorting by id would lead SQLite to read the business's permissions in id
+    // order rather than look each customer up in `gateway_permissions_customer_idx`.
+    let select = "SELECT * FROM gateway_permissions WHERE state = 'Enabled' AND";
+    let rows =
+        crate::many::select_in(conn, select, business_id, "customer_id", customer_ids, "").await?;
+    let mut out: Vec<Permission> = rows
+        .iter()
+        .map(permission_from_row)
+        .collect::<sqlx::Result<_>>()?;
     out.sort_by_key(|p| std::cmp::Reverse(p.id));
     Ok(out)
 }

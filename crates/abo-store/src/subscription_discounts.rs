@@ -70,23 +70,12 @@ pub async fn with_discounts(
     business_id: i64,
     subscription_ids: &[i64],
 ) -> Result<std::collections::HashSet<i64>> {
-    let mut out = std::collections::HashSet::new();
-    for chunk in subscription_ids.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "SELECT DISTINCT subscription_id FROM subscription_discounts \
-             WHERE business_id = {} AND subscription_id IN ({})",
-            p.one(),
-            p.list(chunk.len())
-        );
-        // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            out.insert(row.i("subscription_id")?);
-        }
-    }
-    Ok(out)
+    let select = "SELECT DISTINCT subscription_id FROM subscription_discounts WHERE";
+    let column = "subscription_id";
+    let rows =
+        crate::many::select_in(conn, select, business_id, column, subscription_ids, "").await?;
+    Ok(rows
+        .iter()
+        .map(|r| r.i("subscription_id"))
+        .collect::<sqlx::Result<_>>()?)
 }

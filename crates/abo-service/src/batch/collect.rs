@@ -205,13 +205,8 @@ pub async fn record_many(
     }
     super::write_outbox(conn, business_id, effects, now_us).await?;
     // A payment may bring a buyer back under its unpaid thresholds.
-    let suspended = engine_scan::buyers_with_subscriptions_in_state(
-        conn,
-        business_id,
-        &payers,
-        "SuspendedPaymentDue",
-    )
-    .await?;
+    let suspended =
+        engine_scan::buyers_suspended_for_payment_due(conn, business_id, &payers).await?;
     for customer in suspended {
         dunning::restart_paid_up(conn, business_id, customer, now_us).await?;
     }

@@ -6,7 +6,7 @@
 -- a claim reads only its own kinds.
 CREATE INDEX jobs_kind_due_idx ON jobs (kind, run_at_us) WHERE done_at_us IS NULL;
 -- A payment restarts the buyer's subscriptions suspended for unpaid invoices
--- (`engine_scan::buyer_subscriptions_in_state`, `buyers_with_subscriptions_in_state`).
+-- (`engine_scan::buyer_subscriptions_in_state`, `buyers_suspended_for_payment_due`).
 CREATE INDEX subscriptions_buyer_idx ON subscriptions (business_id, customer_buyer_id);
 -- Delayed starts are looked for at every round of the engine (`engine_scan::due_delayed_starts`).
 CREATE INDEX subscriptions_delayed_start_idx ON subscriptions (business_id, date_start_us) WHERE state = 'DraftDelayedStart';
