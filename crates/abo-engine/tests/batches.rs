@@ -15,39 +15,23 @@ use common::*;
 use jiff::civil::date;
 use sqlx::Row;
 
-const CATALOG: &str = r#"
-[[segment]]
-reference = "main-eur"
-currency = "EUR"
-time_zone = "Europe/Paris"
-default = true
-
-[[offer]]
-segment = "main-eur"
-reference = "monthly"
-name = "Monthly"
-recurrence = "1 Month"
-amount_recurrence = "10.00"
-
-[[offer]]
-segment = "main-eur"
-reference = "yearly"
-name = "Yearly"
-recurrence = "1 Year"
-amount_recurrence = "100.00"
-amount_upfront = "5.00"
-
+/// The common catalogue (monthly, yearly) and a recurring discount.
+fn catalog() -> String {
+    format!(
+        r#"{CATALOG}
 [[discount]]
 segment = "main-eur"
 reference = "three-euros"
 name = "3 euros off"
 target = "Recurrence"
 amount = "3.00"
-"#;
+"#
+    )
+}
 
 /// A business with a mixed book of customers, all subscribed at `t0`.
 async fn mixed_business(store: &Store, t0: i64, one_by_one: bool) -> World {
-    let mut w = World::with_catalog(store.clone(), t0, CATALOG).await;
+    let mut w = World::with_catalog(store.clone(), t0, &catalog()).await;
     if one_by_one {
         w.engine = Engine::new(store.clone()).one_by_one();
     }

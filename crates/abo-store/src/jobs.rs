@@ -357,29 +357,7 @@ pub async fn retire_pending(
 /// [`enqueue`] for many jobs, with multi-row inserts. Returns how many were inserted (jobs
 /// whose natural key already exists are skipped, as with [`enqueue`]).
 pub async fn enqueue_many(conn: &mut AnyConnection, new: &[NewJob], now_us: i64) -> Result<u64> {
-    let mut inserted = 0;
-    for chunk in new.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "INSERT INTO jobs (business_id, kind, payload, run_at_us, max_attempts, natural_key, \
-             created_at_us) VALUES {} ON CONFLICT DO NOTHING",
-            p.tuples(chunk.len(), 7)
-        );
-        // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for job in chunk {
-            query = query
-                .bind(job.business_id)
-                .bind(&job.kind)
-                .bind(&job.payload)
-                .bind(job.run_at_us)
-                .bind(job.max_attempts.max(1))
-                .bind(job.natural_key.as_deref())
-                .bind(now_us);
-        }
-        inserted += query.execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(inserted)
+    insert_many(conn, new, now_us, None).await
 }
 
 /// Records many outbox rows that have nothing left to do (e.g. an event no webhook endpoint
@@ -389,6 +367,15 @@ pub async fn record_done_many(
     conn: &mut AnyConnection,
     new: &[NewJob],
     now_us: i64,
+) -> Result<u64> {
+    insert_many(conn, new, now_us, Some(now_us)).await
+}
+
+async fn insert_many(
+    conn: &mut AnyConnection,
+    new: &[NewJob],
+    now_us: i64,
+    done_at_us: Option<i64>,
 ) -> Result<u64> {
     let mut inserted = 0;
     for chunk in new.chunks(crate::many::CHUNK) {
@@ -409,7 +396,7 @@ pub async fn record_done_many(
                 .bind(job.max_attempts.max(1))
                 .bind(job.natural_key.as_deref())
                 .bind(now_us)
-                .bind(now_us);
+                .bind(done_at_us);
         }
         inserted += query.execute(&mut *conn).await?.rows_affected();
     }

@@ -14,10 +14,10 @@ use std::collections::{HashMap, HashSet};
 
 use abo_core::InvoiceEvent;
 use abo_gateway::{ChargeOutcome, ChargeReceipt};
-use abo_store::payments::{self, NewPayment, Succeeded};
+use abo_store::payments::{self, Succeeded};
 use abo_store::{AnyConnection, customers, engine_scan, invoices};
 
-use crate::billing::collect::{PendingCharge, Prepared, prepare_collect};
+use crate::billing::collect::{PendingCharge, Prepared, new_attempt, prepare_collect};
 use crate::billing::{CollectOutcome, Effects, dunning, next_state};
 use crate::error::{Result, ServiceError};
 
@@ -96,18 +96,7 @@ pub async fn prepare_many(
                 payment,
             }))),
             None => {
-                new.push(NewPayment {
-                    business_id,
-                    invoice_id: invoice.id,
-                    attempt: d.attempt,
-                    type_payment: invoice.type_payment.clone(),
-                    permission_id: Some(permission.id),
-                    amount: invoice.amount_total,
-                    currency: invoice.currency.clone(),
-                    state: "Started".into(),
-                    note: None,
-                    date_payment_us: None,
-                });
+                new.push(new_attempt(invoice, permission, d.attempt));
                 steps.push(Step::New(
                     Box::new((invoice.clone(), permission.clone())),
                     d.attempt,

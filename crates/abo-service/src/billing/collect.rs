@@ -179,18 +179,7 @@ pub async fn prepare_collect(
     let payment = match existing {
         Some(started) => started,
         None => {
-            let new = NewPayment {
-                business_id,
-                invoice_id,
-                attempt,
-                type_payment: invoice.type_payment.clone(),
-                permission_id: Some(permission.id),
-                amount: invoice.amount_total,
-                currency: invoice.currency.clone(),
-                state: "Started".into(),
-                note: None,
-                date_payment_us: None,
-            };
+            let new = new_attempt(&invoice, &permission, attempt);
             payments::insert_attempt(conn, &new, now_us).await?.0
         }
     };
@@ -199,6 +188,23 @@ pub async fn prepare_collect(
         permission,
         payment,
     })))
+}
+
+/// Attempt `attempt` of an invoice with the payer's `permission`, started
+/// (written before the gateway is called).
+pub(crate) fn new_attempt(invoice: &Invoice, permission: &Permission, attempt: i64) -> NewPayment {
+    NewPayment {
+        business_id: invoice.business_id,
+        invoice_id: invoice.id,
+        attempt,
+        type_payment: invoice.type_payment.clone(),
+        permission_id: Some(permission.id),
+        amount: invoice.amount_total,
+        currency: invoice.currency.clone(),
+        state: "Started".into(),
+        note: None,
+        date_payment_us: None,
+    }
 }
 
 impl PendingCharge {
