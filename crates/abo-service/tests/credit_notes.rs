@@ -9,133 +9,17 @@ use abo_gateway::{CardDetails, ChargeId, DirectDebitDetails, PaymentDetails, Pay
 use abo_service::ServiceError;
 use abo_service::billing::credit::{RefundRequest, cancel_invoice, refund_invoice};
 use abo_service::billing::permissions::register_permission;
-use abo_service::billing::{
-    CollectOutcome, Gateways, bill_customer, collect_invoice, register_offline_payment,
-};
-use abo_service::business::{BusinessSpec, create_business};
-use abo_store::balance_lines::{self, NewBalanceLine};
-use abo_store::customers::{self, BillingAddress, NewCustomer, PaymentSettingsPatch};
-use abo_store::segments::{self, NewSegment, Segment};
+use abo_service::billing::{CollectOutcome, Gateways, collect_invoice, register_offline_payment};
+use abo_store::balance_lines;
 use abo_store::{Store, both_backends, invoices, jobs, refunds};
 
-const NOW: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
-const DAY: i64 = 86_400_000_000;
+mod common;
 
-struct Tenant {
-    business_id: i64,
-    segment: Segment,
-}
+use common::{DAY, NOW, Tenant, bill_19000, customer};
 
+/// The business of these tests: invoices `S-…`, credit notes `C-…`.
 async fn tenant(store: &Store) -> Tenant {
-    let created = create_business(
-        store,
-        &BusinessSpec {
-            name: "Credit Co".into(),
-            country: "FR".into(),
-            default_language: "en".into(),
-            is_test: true,
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    let business_id = created.business.id;
-    let mut c = store.acquire().await.unwrap();
-    let segment = segments::create(
-        &mut c,
-        &NewSegment {
-            business_id,
-            reference: "main".into(),
-            name: "main".into(),
-            currency: "EUR".into(),
-            time_zone: None,
-            locale: None,
-            is_default: true,
-            invoice_prefix: Some("S-".into()),
-            credit_note_prefix: Some("C-".into()),
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    Tenant {
-        business_id,
-        segment,
-    }
-}
-
-/// A customer billed in France (20 % VAT) paying by `type_payment`.
-async fn customer(store: &Store, t: &Tenant, reference: &str, type_payment: &str) -> i64 {
-    let mut c = store.acquire().await.unwrap();
-    let cust = customers::create(
-        &mut c,
-        &NewCustomer {
-            business_id: t.business_id,
-            segment_id: t.segment.id,
-            reference: reference.into(),
-            name: Some("Jane Doe".into()),
-            email: Some("jane@doe.com".into()),
-            language: Some("en".into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    customers::update_billing_address(
-        &mut c,
-        t.business_id,
-        cust.id,
-        &BillingAddress {
-            country: Some("FR".into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    customers::update_payment_settings(
-        &mut c,
-        t.business_id,
-        cust.id,
-        &PaymentSettingsPatch {
-            type_payment: Some(type_payment.into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    cust.id
-}
-
-/// Bills one 19000 line (22800 with VAT) to the customer; returns the invoice id.
-async fn bill_19000(store: &Store, t: &Tenant, customer_id: i64, key: &str) -> i64 {
-    let mut c = store.acquire().await.unwrap();
-    balance_lines::insert(
-        &mut c,
-        &NewBalanceLine {
-            business_id: t.business_id,
-            segment_id: t.segment.id,
-            customer_id,
-            type_line: "AutoSubscriptionRecurrence".into(),
-            label: "Pro plan".into(),
-            quantity_billed: Some(1),
-            amount_subtotal: 19000,
-            currency: "EUR".into(),
-            date_move_us: Some(NOW),
-            natural_key: Some(key.into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    drop(c);
-    bill_customer(store, t.business_id, customer_id, NOW)
-        .await
-        .unwrap()
-        .unwrap()
+    common::tenant(store, "Credit Co", Some(("S-", "C-"))).await
 }
 
 async fn invoice(store: &Store, t: &Tenant, id: i64) -> invoices::Invoice {

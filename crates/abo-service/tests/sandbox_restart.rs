@@ -12,15 +12,12 @@ use abo_service::billing::permissions::register_permission;
 use abo_service::billing::{
     CollectOutcome, Gateways, bill_customer, collect_invoice, poll_payment,
 };
-use abo_service::business::{BusinessSpec, create_business};
-use abo_store::balance_lines::{self, NewBalanceLine};
-use abo_store::customers::{self, BillingAddress, NewCustomer, PaymentSettingsPatch};
-use abo_store::segments::{self, NewSegment};
 use abo_store::testing::postgres;
 use abo_store::{Store, invoices};
 
-const NOW: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
-const DAY: i64 = 86_400_000_000;
+mod common;
+
+use common::{DAY, NOW};
 
 async fn open(url: &str) -> Store {
     let store = Store::connect(url).await.unwrap();
@@ -39,100 +36,15 @@ struct Before {
 
 async fn first_life(store: &Store) -> Before {
     let gateways = Gateways::persistent(store.clone());
-    let business_id = create_business(
-        store,
-        &BusinessSpec {
-            name: "Restart Co".into(),
-            country: "FR".into(),
-            default_language: "en".into(),
-            is_test: true,
-        },
-        NOW,
-    )
-    .await
-    .unwrap()
-    .business
-    .id;
-    let mut c = store.acquire().await.unwrap();
-    let segment = segments::create(
-        &mut c,
-        &NewSegment {
-            business_id,
-            reference: "main".into(),
-            name: "main".into(),
-            currency: "EUR".into(),
-            time_zone: None,
-            locale: None,
-            is_default: true,
-            invoice_prefix: None,
-            credit_note_prefix: None,
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    let cust = customers::create(
-        &mut c,
-        &NewCustomer {
-            business_id,
-            segment_id: segment.id,
-            reference: "sepa".into(),
-            email: Some("jane@doe.com".into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    customers::update_billing_address(
-        &mut c,
-        business_id,
-        cust.id,
-        &BillingAddress {
-            country: Some("FR".into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    customers::update_payment_settings(
-        &mut c,
-        business_id,
-        cust.id,
-        &PaymentSettingsPatch {
-            type_payment: Some("Free".into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    balance_lines::insert(
-        &mut c,
-        &NewBalanceLine {
-            business_id,
-            segment_id: segment.id,
-            customer_id: cust.id,
-            type_line: "AutoSubscriptionRecurrence".into(),
-            label: "Pro plan".into(),
-            quantity_billed: Some(1),
-            amount_subtotal: 19000,
-            currency: "EUR".into(),
-            date_move_us: Some(NOW),
-            natural_key: Some("restart:1".into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    drop(c);
+    let t = common::tenant(store, "Restart Co", None).await;
+    let business_id = t.business_id;
+    let customer_id = common::customer(store, &t, "sepa", "Free").await;
+    common::due_19000(store, &t, customer_id, "restart:1").await;
     let mandate = register_permission(
         store,
         &gateways,
         business_id,
-        cust.id,
+        customer_id,
         &PaymentDetails::DirectDebit(DirectDebitDetails {
             iban: "DE89 3704 0044 0532 0130 00".into(),
             holder_name: "Jane Doe".into(),
@@ -142,7 +54,7 @@ async fn first_life(store: &Store) -> Before {
     )
     .await
     .unwrap();
-    let invoice_id = bill_customer(store, business_id, cust.id, NOW)
+    let invoice_id = bill_customer(store, business_id, customer_id, NOW)
         .await
         .unwrap()
         .unwrap();

@@ -5,14 +5,14 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use abo_service::billing::{bill_customer, register_offline_payment};
-use abo_service::business::{BusinessSpec, create_business};
-use abo_store::balance_lines::{self, NewBalanceLine};
-use abo_store::customers::{self, BillingAddress, NewCustomer, PaymentSettingsPatch};
-use abo_store::segments::{self, NewSegment};
+use abo_service::billing::register_offline_payment;
 use abo_store::{Store, invoices};
 
-const NOW: i64 = 1_767_225_600_000_000; // 2026-01-01T00:00:00Z
+// The billing fixture of abo-service's tests.
+#[path = "../../abo-service/tests/common/mod.rs"]
+mod common;
+
+use common::NOW;
 
 fn abo(dir: &Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_abo"));
@@ -39,110 +39,18 @@ async fn seed(dir: &Path) -> (i64, i64, i64, i64) {
         .await
         .unwrap();
     store.migrate().await.unwrap();
-    let business_id = create_business(
-        &store,
-        &BusinessSpec {
-            name: "CLI Co".into(),
-            country: "FR".into(),
-            default_language: "en".into(),
-            is_test: true,
-        },
-        NOW,
-    )
-    .await
-    .unwrap()
-    .business
-    .id;
-    let mut c = store.acquire().await.unwrap();
-    let segment = segments::create(
-        &mut c,
-        &NewSegment {
-            business_id,
-            reference: "main".into(),
-            name: "main".into(),
-            currency: "EUR".into(),
-            time_zone: None,
-            locale: None,
-            is_default: true,
-            invoice_prefix: None,
-            credit_note_prefix: None,
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    let cust = customers::create(
-        &mut c,
-        &NewCustomer {
-            business_id,
-            segment_id: segment.id,
-            reference: "c1".into(),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    customers::update_billing_address(
-        &mut c,
-        business_id,
-        cust.id,
-        &BillingAddress {
-            country: Some("FR".into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    customers::update_payment_settings(
-        &mut c,
-        business_id,
-        cust.id,
-        &PaymentSettingsPatch {
-            type_payment: Some("ExternalBank".into()),
-            ..Default::default()
-        },
-        NOW,
-    )
-    .await
-    .unwrap();
-    drop(c);
+    let t = common::tenant(&store, "CLI Co", None).await;
+    let customer_id = common::customer(&store, &t, "c1", "ExternalBank").await;
     let mut ids = Vec::new();
     for key in ["l1", "l2"] {
-        let mut c = store.acquire().await.unwrap();
-        balance_lines::insert(
-            &mut c,
-            &NewBalanceLine {
-                business_id,
-                segment_id: segment.id,
-                customer_id: cust.id,
-                type_line: "Manual".into(),
-                label: "Consulting".into(),
-                quantity_billed: Some(1),
-                amount_subtotal: 19000,
-                currency: "EUR".into(),
-                date_move_us: Some(NOW),
-                natural_key: Some(key.into()),
-                ..Default::default()
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
-        drop(c);
-        ids.push(
-            bill_customer(&store, business_id, cust.id, NOW)
-                .await
-                .unwrap()
-                .unwrap(),
-        );
+        ids.push(common::bill_19000(&store, &t, customer_id, key).await);
     }
+    let (business_id, segment_id) = (t.business_id, t.segment.id);
     register_offline_payment(&store, business_id, ids[1], "ExternalBank", NOW, None, NOW)
         .await
         .unwrap();
     store.close().await;
-    (business_id, segment.id, ids[0], ids[1])
+    (business_id, segment_id, ids[0], ids[1])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
