@@ -435,6 +435,46 @@ impl TestApp {
     }
 
     /// The Postgres database name (`abo_t_...`), `None` on SQLite.
+    /// Seeds a customer of the default segment billed in France (20 % VAT),
+    /// named Jane, in English, paying by `payment` (`Card`, `ExternalBank`,
+    /// `Free`, ...): `(customer id, segment id)`.
+    pub async fn billed_customer(&self, reference: &str, payment: &str) -> (i64, i64) {
+        use abo_store::customers::{self, BillingAddress, NewCustomer, PaymentSettingsPatch};
+        let mut conn = self.store.acquire().await.unwrap();
+        let segment = abo_store::segments::get_default(&mut conn, self.business_id)
+            .await
+            .unwrap();
+        let c = customers::create(
+            &mut conn,
+            &NewCustomer {
+                business_id: self.business_id,
+                segment_id: segment.id,
+                reference: reference.into(),
+                name: Some("Jane".into()),
+                language: Some("en".into()),
+                ..Default::default()
+            },
+            0,
+        )
+        .await
+        .unwrap();
+        let address = BillingAddress {
+            country: Some("FR".into()),
+            ..Default::default()
+        };
+        customers::update_billing_address(&mut conn, self.business_id, c.id, &address, 0)
+            .await
+            .unwrap();
+        let settings = PaymentSettingsPatch {
+            type_payment: Some(payment.into()),
+            ..Default::default()
+        };
+        customers::update_payment_settings(&mut conn, self.business_id, c.id, &settings, 0)
+            .await
+            .unwrap();
+        (c.id, segment.id)
+    }
+
     pub fn database_name(&self) -> Option<&str> {
         self.inner.database_name.as_deref()
     }

@@ -3,57 +3,8 @@
 //! `GET /v1/Invoice/{id}`, `GET /v1/Invoice?FullNumber=`, `GET /v1/Invoices`.
 //! Every answer is checked against the contract.
 
-use abo_store::customers::{self, BillingAddress, NewCustomer, PaymentSettingsPatch};
-use abo_store::segments;
 use abo_testkit::{TestApp, ValidateOptions, both_backends};
 use serde_json::{Value, json};
-
-/// A customer of the default segment billed in France, paying by `payment`.
-async fn customer(app: &TestApp, reference: &str, payment: &str) -> (i64, i64) {
-    let mut conn = app.store.acquire().await.unwrap();
-    let segment = segments::get_default(&mut conn, app.business_id)
-        .await
-        .unwrap();
-    let c = customers::create(
-        &mut conn,
-        &NewCustomer {
-            business_id: app.business_id,
-            segment_id: segment.id,
-            reference: reference.into(),
-            name: Some("Jane".into()),
-            language: Some("en".into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    customers::update_billing_address(
-        &mut conn,
-        app.business_id,
-        c.id,
-        &BillingAddress {
-            country: Some("FR".into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    customers::update_payment_settings(
-        &mut conn,
-        app.business_id,
-        c.id,
-        &PaymentSettingsPatch {
-            type_payment: Some(payment.into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    (c.id, segment.id)
-}
 
 async fn get(app: &TestApp, template: &str, path: &str) -> (u16, Value) {
     let (status, body) = app.checked("GET", template, app.request("GET", path)).await;
@@ -80,7 +31,7 @@ both_backends! {
     /// A manual line, the balance with its computations, billing it into a
     /// DueOffline invoice of 19000 + 20 % = 22800, and reading it back.
     async fn balance_then_bill_then_read(app: TestApp) {
-        let (customer_id, segment_id) = customer(&app, "c1", "ExternalBank").await;
+        let (customer_id, segment_id) = app.billed_customer("c1", "ExternalBank").await;
         let (status, empty) = get(&app, "/v1/Balance", "/v1/Balance?ReferenceCustomer=c1").await;
         assert_eq!(status, 200);
         assert_eq!(empty["TotalItems"], 0);
@@ -207,7 +158,7 @@ both_backends! {
     /// A customer without payment settings cannot be billed, even offline;
     /// a line without an amount is a 422.
     async fn billing_refusals(app: TestApp) {
-        customer(&app, "free", "Free").await;
+        app.billed_customer("free", "Free").await;
         for body in [
             json!({"ReferenceCustomer": "free"}),
             json!({"ReferenceCustomer": "free", "ForceOffline": true}),
@@ -238,7 +189,7 @@ both_backends! {
 
     /// Pages of invoices, newest first, with a `next` link.
     async fn invoices_are_paged(app: TestApp) {
-        customer(&app, "p1", "ExternalCheck").await;
+        app.billed_customer("p1", "ExternalCheck").await;
         for n in 0..3 {
             let (status, _) = post(
                 &app,

@@ -8,57 +8,8 @@
 use abo_gateway::{CardDetails, PaymentDetails};
 use abo_service::billing::permissions::register_permission;
 use abo_service::billing::{CollectOutcome, Gateways, collect_invoice};
-use abo_store::customers::{self, BillingAddress, NewCustomer, PaymentSettingsPatch};
-use abo_store::segments;
 use abo_testkit::{TestApp, both_backends};
 use serde_json::{Value, json};
-
-/// A customer of the default segment billed in France, paying by `payment`.
-async fn customer(app: &TestApp, reference: &str, payment: &str) -> (i64, i64) {
-    let mut conn = app.store.acquire().await.unwrap();
-    let segment = segments::get_default(&mut conn, app.business_id)
-        .await
-        .unwrap();
-    let c = customers::create(
-        &mut conn,
-        &NewCustomer {
-            business_id: app.business_id,
-            segment_id: segment.id,
-            reference: reference.into(),
-            name: Some("Jane".into()),
-            language: Some("en".into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    customers::update_billing_address(
-        &mut conn,
-        app.business_id,
-        c.id,
-        &BillingAddress {
-            country: Some("FR".into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    customers::update_payment_settings(
-        &mut conn,
-        app.business_id,
-        c.id,
-        &PaymentSettingsPatch {
-            type_payment: Some(payment.into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    (c.id, segment.id)
-}
 
 /// Bills 19000 (22800 with VAT) to `reference` through the API; the invoice.
 async fn bill(app: &TestApp, reference: &str) -> Value {
@@ -153,7 +104,7 @@ both_backends! {
     /// An unpaid invoice cancelled: a voiding credit note for 22800, the
     /// invoice Void, both listed, the note's PDF, and the refusals.
     async fn cancel_an_unpaid_invoice(app: TestApp) {
-        let (_, segment_id) = customer(&app, "c1", "ExternalBank").await;
+        let (_, segment_id) = app.billed_customer("c1", "ExternalBank").await;
         let invoice = bill(&app, "c1").await;
         assert_eq!(invoice["StateInvoice"], "DueOffline");
         let id = invoice["Id"].clone();
@@ -225,7 +176,7 @@ both_backends! {
     /// A card payment refunded in two parts through the sandbox: too much is
     /// a 422, then 10000, then the rest; the invoice ends PaidRefunded.
     async fn refund_a_card_payment(app: TestApp) {
-        let (customer_id, segment_id) = customer(&app, "card", "Free").await;
+        let (customer_id, segment_id) = app.billed_customer("card", "Free").await;
         // The sandbox's state is in the database: the card registered and
         // charged here is the one the server refunds.
         let gateways = Gateways::persistent(app.store.clone());
