@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use abo_core::{Clock, TestClock};
-use abo_store::customers::{self, BillingAddress, NewCustomer, PaymentSettingsPatch};
+use abo_store::customers;
 use abo_store::{balance_lines, invoices, segments};
 use abo_testkit::{AppOptions, TestApp, ValidateOptions, both_backends};
 use jiff::civil::{Date, date};
@@ -83,50 +83,9 @@ fn march_25() -> AppOptions {
 }
 
 /// A customer of the default segment, billed in France (20 %), paying by
-/// bank transfer (billable, invoices left DueOffline).
+/// `payment` (bank transfer: billable, invoices left DueOffline).
 async fn customer(app: &TestApp, reference: &str, payment: &str) -> i64 {
-    let mut conn = app.store.acquire().await.unwrap();
-    let segment = segments::get_default(&mut conn, app.business_id)
-        .await
-        .unwrap();
-    let c = customers::create(
-        &mut conn,
-        &NewCustomer {
-            business_id: app.business_id,
-            segment_id: segment.id,
-            reference: reference.into(),
-            language: Some("en".into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    customers::update_billing_address(
-        &mut conn,
-        app.business_id,
-        c.id,
-        &BillingAddress {
-            country: Some("FR".into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    customers::update_payment_settings(
-        &mut conn,
-        app.business_id,
-        c.id,
-        &PaymentSettingsPatch {
-            type_payment: Some(payment.into()),
-            ..Default::default()
-        },
-        0,
-    )
-    .await
-    .unwrap();
-    c.id
+    app.billed_customer(reference, payment).await.0
 }
 
 /// A request checked against the contract operation `template` (the
