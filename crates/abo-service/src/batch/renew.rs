@@ -65,13 +65,13 @@ pub async fn renew_many(
     let mut others = Vec::new();
     for sub in &taken {
         if let std::collections::hash_map::Entry::Vacant(e) = settings.entry(sub.segment_id) {
-            e.insert(SegmentRules::load(conn, business_id, sub.segment_id).await?);
+            e.insert(SegmentRules::load(conn, business_id, sub.segment_id, now_us).await?);
         }
         let rules = &settings[&sub.segment_id];
         let buyer = buyers.get(&sub.customer_buyer_id);
         let common = !discounted.contains(&sub.id)
             && buyer.is_some_and(|b| rules.renews_plainly(b, sub.amount_recurrence))
-            && plain.add(sub, &Now::new(now_us, &rules.time_zone)?)?;
+            && plain.add(sub, &rules.now)?;
         if !common {
             others.push(sub.id);
         }
@@ -95,18 +95,24 @@ pub async fn renew_many(
 
 /// What a segment decides about a renewal.
 struct SegmentRules {
-    time_zone: String,
+    /// The batch's instant in the segment's time zone.
+    now: Now,
     block_without_payment_method: bool,
     /// Unpaid thresholds are set: each renewal looks at its buyer's invoices.
     thresholds: bool,
 }
 
 impl SegmentRules {
-    async fn load(conn: &mut AnyConnection, business_id: i64, segment_id: i64) -> Result<Self> {
+    async fn load(
+        conn: &mut AnyConnection,
+        business_id: i64,
+        segment_id: i64,
+        now_us: i64,
+    ) -> Result<Self> {
         let segment = segments::get(conn, business_id, segment_id).await?;
         let billing = billing_settings::get(conn, business_id, segment_id).await?;
         Ok(SegmentRules {
-            time_zone: segment.time_zone,
+            now: Now::new(now_us, &segment.time_zone)?,
             block_without_payment_method: segment.block_renewal_without_payment_method,
             thresholds: billing.unpaid_threshold_amount.is_some()
                 || billing.unpaid_threshold_days.is_some(),
