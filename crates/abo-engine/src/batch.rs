@@ -19,7 +19,7 @@
 
 use abo_gateway::ChargeReceipt;
 use abo_service::ServiceError;
-use abo_service::batch::bill::bill_many;
+use abo_service::batch::bill::{Collection, bill_many};
 use abo_service::batch::collect::{DueCollection, prepare_many, record_many};
 use abo_service::batch::renew::{DueRenewal, renew_many};
 use abo_service::billing::CollectOutcome;
@@ -149,18 +149,21 @@ impl Engine {
                         })
                     })
                     .collect::<Result<Vec<_>, String>>()?;
-                report.renewals += renew_many(&mut tx, business_id, &due, now_us)
+                let renewed = renew_many(&mut tx, business_id, &due, now_us, None)
                     .await
                     .map_err(service)?;
+                report.renewals += renewed.renewals;
+                report.invoices += renewed.invoices;
             } else {
                 // `BillNow` jobs name the customer `IdCustomer`.
                 let customers = jobs
                     .iter()
                     .map(|p| p.int(&["customer_id", "IdCustomer"]))
                     .collect::<Result<Vec<_>, String>>()?;
-                report.invoices += bill_many(&mut tx, business_id, &customers, now_us)
+                report.invoices += bill_many(&mut tx, business_id, &customers, now_us, None)
                     .await
-                    .map_err(service)?;
+                    .map_err(service)?
+                    .invoices;
             }
         }
         complete(&mut tx, batch.iter(), worker_id, now_us, &mut report).await?;
@@ -180,7 +183,7 @@ impl Engine {
         worker_id: &str,
     ) -> Result<BatchOutcome<'a>, String> {
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        let mut prepared: Vec<(&Job, i64, Prepared)> = Vec::with_capacity(batch.len());
+        let mut prepared: Vec<(&'a Job, i64, Prepared)> = Vec::with_capacity(batch.len());
         let groups = by_business(batch)?;
         for (business_id, payloads) in &groups {
             let due = payloads
@@ -201,17 +204,59 @@ impl Engine {
         }
         tx.commit().await.map_err(store_err)?;
 
+        let (mut tx, mut report, done, left) = self.send_and_record(prepared, now_us).await?;
+        complete(&mut tx, done.into_iter(), worker_id, now_us, &mut report).await?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(BatchOutcome { report, left })
+    }
+
+    /// The charges of collections started by a renewal batch's billing
+    /// (their jobs enqueued leased to `worker_id`: `scan::renew_due`), sent
+    /// and recorded, their jobs completed; a charge the gateway could not
+    /// take has its job given back, for any worker to run it alone.
+    pub(crate) async fn collect_started(
+        &self,
+        business_id: i64,
+        collections: Vec<Collection>,
+        now_us: i64,
+        worker_id: &str,
+    ) -> Result<RunReport, String> {
+        let prepared = collections
+            .into_iter()
+            .map(|c| (c.job_key, business_id, c.prepared))
+            .collect();
+        let (mut tx, mut report, done, left) = self.send_and_record(prepared, now_us).await?;
+        jobs::complete_keys(&mut tx, &done, worker_id, now_us)
+            .await
+            .map_err(store_err)?;
+        report.jobs_run += done.len() as u64;
+        jobs::release_keys(&mut tx, &left, worker_id)
+            .await
+            .map_err(store_err)?;
+        tx.commit().await.map_err(store_err)?;
+        Ok(report)
+    }
+
+    /// Steps 2 and 3 of collections whose attempts are committed: the
+    /// charges sent, then every answer recorded in a transaction left open
+    /// for the caller to complete the jobs `done` in. The jobs `left` are
+    /// those whose charge the gateway could not take.
+    async fn send_and_record<T>(
+        &self,
+        prepared: Vec<(T, i64, Prepared)>,
+        now_us: i64,
+    ) -> Result<(abo_store::Tx, RunReport, Vec<T>, Vec<T>), String> {
         let mut report = RunReport::default();
         let mut left = Vec::new();
-        let mut done: Vec<&Job> = Vec::with_capacity(batch.len());
-        let mut answered: Vec<(&Job, i64, Box<PendingCharge>, ChargeReceipt)> = Vec::new();
+        let mut done = Vec::with_capacity(prepared.len());
+        let mut answered: Vec<(T, i64, Box<PendingCharge>, ChargeReceipt)> = Vec::new();
         for (job, business_id, step) in prepared {
             match step {
                 Prepared::Done(_) => done.push(job),
                 Prepared::Charge(charge) => match charge.send(&self.gateways, now_us).await {
                     Ok(receipt) => answered.push((job, business_id, charge, receipt)),
                     Err(error) => {
-                        tracing::debug!(job = job.id, %error, "charge not taken: alone");
+                        tracing::debug!(%error, "charge not taken: alone");
                         left.push(job);
                     }
                 },
@@ -219,7 +264,10 @@ impl Engine {
         }
 
         let mut tx = self.store.begin().await.map_err(store_err)?;
-        for business_id in groups.iter().map(|(b, _)| *b) {
+        let mut businesses: Vec<i64> = answered.iter().map(|a| a.1).collect();
+        businesses.sort_unstable();
+        businesses.dedup();
+        for business_id in businesses {
             let of_business: Vec<(&PendingCharge, &ChargeReceipt)> = answered
                 .iter()
                 .filter(|a| a.1 == business_id)
@@ -233,10 +281,8 @@ impl Engine {
                 .filter(|o| **o == CollectOutcome::Paid)
                 .count() as u64;
         }
-        done.extend(answered.iter().map(|a| a.0));
-        complete(&mut tx, done.into_iter(), worker_id, now_us, &mut report).await?;
-        tx.commit().await.map_err(store_err)?;
-        Ok(BatchOutcome { report, left })
+        done.extend(answered.into_iter().map(|a| a.0));
+        Ok((tx, report, done, left))
     }
 }
 

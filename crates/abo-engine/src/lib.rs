@@ -250,9 +250,38 @@ impl Engine {
         let mut report = RunReport::default();
         for _ in 0..MAX_ROUNDS {
             let batch = self.batch_size;
-            let enqueued = scan::renewals(&self.store, business_id, now_us, batch).await?
-                + scan::delayed_starts(&self.store, business_id, now_us, batch).await?;
             let lease_now_us = self.clock.now().as_microsecond();
+            let mut renewed = 0;
+            let mut enqueued = 0;
+            if self.batches {
+                let lease = jobs::Lease {
+                    worker_id,
+                    locked_until_us: lease_now_us + LEASE_US,
+                };
+                match scan::renew_due(&self.store, business_id, now_us, batch, lease).await {
+                    Ok(done) => {
+                        renewed = done.renewals;
+                        report.renewals += done.renewals;
+                        report.invoices += done.invoices;
+                        match self
+                            .collect_started(business_id, done.collections, now_us, worker_id)
+                            .await
+                        {
+                            Ok(collected) => report.add(collected),
+                            // The jobs stay leased: they run alone when the lease ends.
+                            Err(error) => tracing::warn!(%error, "collections not recorded"),
+                        }
+                    }
+                    Err(error) => {
+                        tracing::info!(%error, "renewal batch rolled back: one by one");
+                        report.batches_rolled_back += 1;
+                        enqueued += scan::renewals(&self.store, business_id, now_us, batch).await?;
+                    }
+                }
+            } else {
+                enqueued += scan::renewals(&self.store, business_id, now_us, batch).await?;
+            }
+            enqueued += scan::delayed_starts(&self.store, business_id, now_us, batch).await?;
             // Webhook deliveries are claimed by their own worker, below.
             let kinds: Vec<&str> = self
                 .kinds()
@@ -278,7 +307,7 @@ impl Engine {
                 .dispatch_due(business_id, now_us, lease_now_us, worker_id)
                 .await?;
             report.webhooks_dispatched += dispatched;
-            if !claimed_any && dispatched == 0 {
+            if !claimed_any && dispatched == 0 && renewed == 0 {
                 break;
             }
         }

@@ -2,9 +2,54 @@
 //! key names what it acts on and the state it expects, so any number of
 //! nodes scanning at once enqueue it once.
 
+use abo_service::batch::renew::{DueRenewal, Renewed, renew_many};
 use abo_store::{Store, StoreError, engine_scan, jobs, subscriptions};
 
 use crate::{KIND_RENEW, KIND_START_DELAYED, Result};
+
+/// Renews up to `batch` subscriptions whose term is reached, in one
+/// transaction, set-wise (`abo_service::batch::renew`, which also bills
+/// their buyers): the batches' way, without a `Renew` job per subscription
+/// to write, claim and complete. The transaction is the claim: each
+/// subscription is taken at the period and state it was found due in, and
+/// on Postgres the rows found stay locked and other nodes' scans pass over
+/// them. A crash rolls it all back; the next scan finds the same renewals.
+///
+/// The card payments of the invoices issued are started in the same
+/// transaction, their jobs leased to the caller (`lease`), which charges
+/// them once it commits ([`Renewed::collections`]).
+///
+/// An error rolls the batch back and is returned: the caller then enqueues
+/// `Renew` jobs ([`renewals`]), which go one by one, each with its retries.
+pub(crate) async fn renew_due(
+    store: &Store,
+    business_id: i64,
+    now_us: i64,
+    batch: i64,
+    lease: jobs::Lease<'_>,
+) -> std::result::Result<Renewed, String> {
+    let store_err = |e: StoreError| e.to_string();
+    let mut tx = store.begin().await.map_err(store_err)?;
+    let due: Vec<DueRenewal> =
+        subscriptions::due_for_renewal_in(&mut tx, business_id, now_us, batch)
+            .await
+            .map_err(store_err)?
+            .into_iter()
+            .map(|(subscription_id, period_index, state)| DueRenewal {
+                subscription_id,
+                period_index,
+                state,
+            })
+            .collect();
+    if due.is_empty() {
+        return Ok(Renewed::default());
+    }
+    let renewed = renew_many(&mut tx, business_id, &due, now_us, Some(lease))
+        .await
+        .map_err(|e| e.to_string())?;
+    tx.commit().await.map_err(|e| store_err(e.into()))?;
+    Ok(renewed)
+}
 
 /// Enqueues a `Renew` job per subscription whose term is reached.
 pub(crate) async fn renewals(

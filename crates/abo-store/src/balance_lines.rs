@@ -2,7 +2,6 @@
 //! key (unique per business) makes each billing effect exactly-once.
 
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 
 use crate::error::{OrNotFound, Result};
 use crate::row::RowExt;
@@ -55,7 +54,7 @@ pub struct NewBalanceLine {
     pub natural_key: Option<String>,
 }
 
-fn from_row(r: &AnyRow) -> sqlx::Result<BalanceLine> {
+fn from_row(r: &impl RowExt) -> sqlx::Result<BalanceLine> {
     Ok(BalanceLine {
         id: r.i("id")?,
         business_id: r.i("business_id")?,
@@ -314,6 +313,7 @@ pub async fn due_of_customers(
     let order = "ORDER BY customer_id, id";
     let rows = crate::many::select_in(
         conn,
+        "balance_lines.due_of_customers",
         select,
         business_id,
         "customer_id",

@@ -106,7 +106,7 @@ pub struct CustomerFilter {
     pub email: Option<String>,
 }
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Customer> {
+fn from_row(r: &impl RowExt) -> sqlx::Result<Customer> {
     Ok(Customer {
         id: r.i("id")?,
         business_id: r.i("business_id")?,
@@ -635,6 +635,15 @@ pub async fn get_many(
     ids: &[i64],
 ) -> Result<Vec<Customer>> {
     let select = "SELECT * FROM customers WHERE";
-    let rows = crate::many::select_in(conn, select, business_id, "id", ids, "").await?;
+    let rows = crate::many::select_in(
+        conn,
+        "customers.get_many",
+        select,
+        business_id,
+        "id",
+        ids,
+        "",
+    )
+    .await?;
     Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
 }

@@ -154,7 +154,16 @@ pub async fn buyers_suspended_for_payment_due(
 ) -> Result<std::collections::HashSet<i64>> {
     let select = "SELECT DISTINCT customer_buyer_id FROM subscriptions WHERE state = 'SuspendedPaymentDue' AND";
     let column = "customer_buyer_id";
-    let rows = crate::many::select_in(conn, select, business_id, column, buyer_ids, "").await?;
+    let rows = crate::many::select_in(
+        conn,
+        "subscriptions.buyers_suspended",
+        select,
+        business_id,
+        column,
+        buyer_ids,
+        "",
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| r.i("customer_buyer_id"))

@@ -3,7 +3,6 @@
 //! issue never burns a number.
 
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 
 use crate::error::{OrNotFound, Result, StoreError};
 use crate::row::RowExt;
@@ -102,7 +101,7 @@ pub struct InvoiceFilter {
     pub is_credit_note: Option<bool>,
 }
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Invoice> {
+fn from_row(r: &impl RowExt) -> sqlx::Result<Invoice> {
     Ok(Invoice {
         id: r.i("id")?,
         business_id: r.i("business_id")?,
@@ -132,7 +131,7 @@ fn from_row(r: &AnyRow) -> sqlx::Result<Invoice> {
     })
 }
 
-fn line_from_row(r: &AnyRow) -> sqlx::Result<InvoiceLine> {
+fn line_from_row(r: &impl RowExt) -> sqlx::Result<InvoiceLine> {
     Ok(InvoiceLine {
         id: r.i("id")?,
         invoice_id: r.i("invoice_id")?,
@@ -557,38 +556,42 @@ pub async fn insert_issued_many(
              type_credit, credited_invoice_id, state, type_payment, currency, amount_subtotal, \
              amount_tax, amount_total, date_payment_limit_us, date_payment_scheduled_us, note, \
              reason, buyer, number, full_number, date_issue_us, created_at_us, updated_at_us) \
-             VALUES {values} RETURNING *"
+             VALUES {values}"
         );
         // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for i in chunk {
-            let n = &i.new;
-            query = query
-                .bind(n.business_id)
-                .bind(n.segment_id)
-                .bind(n.customer_id)
-                .bind(n.is_credit_note)
-                .bind(n.type_credit.as_deref())
-                .bind(n.credited_invoice_id)
-                .bind(i.state.as_str())
-                .bind(n.type_payment.as_str())
-                .bind(n.currency.as_str())
-                .bind(n.amount_subtotal)
-                .bind(n.amount_tax)
-                .bind(n.amount_total)
-                .bind(n.date_payment_limit_us)
-                .bind(n.date_payment_scheduled_us)
-                .bind(n.note.as_deref())
-                .bind(n.reason.as_deref())
-                .bind(n.buyer.as_deref())
-                .bind(i.number)
-                .bind(i.full_number.as_str())
-                .bind(now_us)
-                .bind(now_us)
-                .bind(now_us);
-        }
+        let bind = |mut query: crate::many::Query<'static>| {
+            for i in chunk {
+                let n = &i.new;
+                query = query
+                    .bind(n.business_id)
+                    .bind(n.segment_id)
+                    .bind(n.customer_id)
+                    .bind(n.is_credit_note)
+                    .bind(n.type_credit.as_deref())
+                    .bind(n.credited_invoice_id)
+                    .bind(i.state.as_str())
+                    .bind(n.type_payment.as_str())
+                    .bind(n.currency.as_str())
+                    .bind(n.amount_subtotal)
+                    .bind(n.amount_tax)
+                    .bind(n.amount_total)
+                    .bind(n.date_payment_limit_us)
+                    .bind(n.date_payment_scheduled_us)
+                    .bind(n.note.as_deref())
+                    .bind(n.reason.as_deref())
+                    .bind(n.buyer.as_deref())
+                    .bind(i.number)
+                    .bind(i.full_number.as_str())
+                    .bind(now_us)
+                    .bind(now_us)
+                    .bind(now_us);
+            }
+            query
+        };
+        let rows =
+            crate::many::insert_returning(conn, "invoices.inserted", "invoices", sql, bind).await?;
         let mut by_number = std::collections::HashMap::new();
-        for row in query.fetch_all(&mut *conn).await? {
+        for row in rows {
             let invoice = from_row(&row)?;
             by_number.insert(invoice.full_number.clone(), invoice);
         }
@@ -618,26 +621,36 @@ pub async fn insert_issued_many(
         let sql = format!(
             "INSERT INTO invoice_lines (invoice_id, position, balance_line_id, type_line, label, \
              quantity, unit_amount, amount_subtotal, tax_rate, amount_tax, \
-             date_period_start_us, date_period_end_us) VALUES {} RETURNING *",
+             date_period_start_us, date_period_end_us) VALUES {}",
             p.tuples(chunk.len(), 12)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for (invoice_id, position, l) in chunk {
-            query = query
-                .bind(*invoice_id)
-                .bind(*position)
-                .bind(l.balance_line_id)
-                .bind(l.type_line.as_str())
-                .bind(l.label.as_str())
-                .bind(l.quantity)
-                .bind(l.unit_amount)
-                .bind(l.amount_subtotal)
-                .bind(l.tax_rate.as_str())
-                .bind(l.amount_tax)
-                .bind(l.date_period_start_us)
-                .bind(l.date_period_end_us);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
+        let bind = |mut query: crate::many::Query<'static>| {
+            for (invoice_id, position, l) in chunk {
+                query = query
+                    .bind(*invoice_id)
+                    .bind(*position)
+                    .bind(l.balance_line_id)
+                    .bind(l.type_line.as_str())
+                    .bind(l.label.as_str())
+                    .bind(l.quantity)
+                    .bind(l.unit_amount)
+                    .bind(l.amount_subtotal)
+                    .bind(l.tax_rate.as_str())
+                    .bind(l.amount_tax)
+                    .bind(l.date_period_start_us)
+                    .bind(l.date_period_end_us);
+            }
+            query
+        };
+        let rows = crate::many::insert_returning(
+            conn,
+            "invoice_lines.inserted",
+            "invoice_lines",
+            sql,
+            bind,
+        )
+        .await?;
+        for row in rows {
             let line = line_from_row(&row)?;
             by_invoice.entry(line.invoice_id).or_default().push(line);
         }
@@ -658,7 +671,16 @@ pub async fn get_many_heads(
     ids: &[i64],
 ) -> Result<Vec<Invoice>> {
     let select = "SELECT * FROM invoices WHERE";
-    let rows = crate::many::select_in(conn, select, business_id, "id", ids, "").await?;
+    let rows = crate::many::select_in(
+        conn,
+        "invoices.get_many_heads",
+        select,
+        business_id,
+        "id",
+        ids,
+        "",
+    )
+    .await?;
     Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
 }
 
@@ -670,18 +692,55 @@ pub async fn pay_many(
     moves: &[(i64, String, String)],
     now_us: i64,
 ) -> Result<Vec<Invoice>> {
+    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
     let mut out = Vec::with_capacity(moves.len());
     for chunk in moves.chunks(crate::many::CHUNK) {
+        if sqlite {
+            // One writer at a time (`BEGIN IMMEDIATE`): the invoices read in their `from`
+            // state are the ones the update moves; read packed (`many::fetch`), moved here
+            // as the update moves them.
+            let ids: Vec<i64> = chunk.iter().map(|m| m.0).collect();
+            let select = "SELECT * FROM invoices WHERE";
+            let rows = crate::many::select_in(
+                conn,
+                "invoices.pay_many",
+                select,
+                business_id,
+                "id",
+                &ids,
+                "",
+            )
+            .await?;
+            let moving: std::collections::HashMap<i64, (&String, &String)> = chunk
+                .iter()
+                .map(|(id, from, to)| (*id, (from, to)))
+                .collect();
+            for row in &rows {
+                let mut invoice = from_row(row)?;
+                let Some((_, to)) = moving
+                    .get(&invoice.id)
+                    .filter(|(from, _)| **from == invoice.state)
+                else {
+                    continue;
+                };
+                invoice.state = (*to).clone();
+                invoice.date_payment_us = Some(now_us);
+                invoice.date_payment_scheduled_us = None;
+                invoice.updated_at_us = now_us;
+                out.push(invoice);
+            }
+        }
         let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "UPDATE invoices SET state = v.column3, date_payment_us = {}, \
              date_payment_scheduled_us = NULL, updated_at_us = {} FROM (VALUES {}) AS v \
              WHERE invoices.business_id = {} AND invoices.id = v.column1 \
-             AND invoices.state = v.column2 RETURNING *",
+             AND invoices.state = v.column2{}",
             p.one(),
             p.one(),
             p.tuples(chunk.len(), 3),
-            p.one()
+            p.one(),
+            if sqlite { "" } else { " RETURNING *" }
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now_us)

@@ -7,7 +7,6 @@
 //! `attempts >= max_attempts` without `done_at_us`.
 
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 
 use crate::error::Result;
 use crate::row::RowExt;
@@ -43,7 +42,7 @@ pub struct NewJob {
     pub natural_key: Option<String>,
 }
 
-fn from_row(r: &AnyRow) -> sqlx::Result<Job> {
+fn from_row(r: &impl RowExt) -> sqlx::Result<Job> {
     Ok(Job {
         id: r.i("id")?,
         business_id: r.oi("business_id")?,
@@ -261,44 +260,109 @@ pub async fn claim_kinds_leased(store: &Store, claim: &KindsClaim<'_>) -> Result
     if claim.kinds.is_empty() {
         return Ok(Vec::new());
     }
-    let filter = format!(
-        "done_at_us IS NULL AND run_at_us <= $2 AND (locked_until_us IS NULL OR \
-         locked_until_us <= $6) AND attempts < max_attempts AND ($5 IS NULL OR business_id = $5) \
-         AND {}",
-        kinds_in(7, claim.kinds)
-    );
-    let sql = match store.backend() {
-        Backend::Postgres => format!(
-            "WITH picked AS (SELECT id FROM jobs WHERE {filter} ORDER BY run_at_us, id LIMIT $4 \
-             FOR UPDATE SKIP LOCKED) UPDATE jobs SET locked_by = $1, locked_until_us = $6 + $3, \
-             attempts = jobs.attempts + 1 FROM picked WHERE jobs.id = picked.id RETURNING jobs.*"
-        ),
-        Backend::Sqlite => format!(
-            "UPDATE jobs SET locked_by = $1, locked_until_us = $6 + $3, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM jobs WHERE {filter} ORDER BY run_at_us, id LIMIT $4) \
-             RETURNING *"
-        ),
+    let limit = claim.limit.clamp(1, 1000);
+    let locked_until_us = claim.lease_now_us + claim.lease_us;
+    let filter = |first: usize| {
+        format!(
+            "done_at_us IS NULL AND run_at_us <= ${} AND (locked_until_us IS NULL OR \
+             locked_until_us <= ${}) AND attempts < max_attempts AND (${} IS NULL OR \
+             business_id = ${}) AND {}",
+            first,
+            first + 1,
+            first + 2,
+            first + 2,
+            kinds_in(first + 3, claim.kinds)
+        )
     };
     let mut tx = store.begin().await?;
-    // Only placeholders are interpolated; kinds are bound.
-    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(claim.worker_id)
-        .bind(claim.due_us)
-        .bind(claim.lease_us)
-        .bind(claim.limit.clamp(1, 1000))
-        .bind(claim.business_id)
-        .bind(claim.lease_now_us);
-    for kind in claim.kinds {
-        query = query.bind(*kind);
-    }
-    let rows = query.fetch_all(&mut *tx).await?;
+    let mut jobs = match store.backend() {
+        Backend::Postgres => {
+            let sql = format!(
+                "WITH picked AS (SELECT id FROM jobs WHERE {} ORDER BY run_at_us, id LIMIT $3 \
+                 FOR UPDATE SKIP LOCKED) UPDATE jobs SET locked_by = $1, locked_until_us = $2, \
+                 attempts = jobs.attempts + 1 FROM picked WHERE jobs.id = picked.id \
+                 RETURNING jobs.*",
+                filter(4)
+            );
+            // Only placeholders are interpolated; kinds are bound.
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(claim.worker_id)
+                .bind(locked_until_us)
+                .bind(limit)
+                .bind(claim.due_us)
+                .bind(claim.lease_now_us)
+                .bind(claim.business_id);
+            for kind in claim.kinds {
+                query = query.bind(*kind);
+            }
+            let rows = query.fetch_all(&mut *tx).await?;
+            rows.iter()
+                .map(from_row)
+                .collect::<sqlx::Result<Vec<_>>>()?
+        }
+        // One writer at a time (`BEGIN IMMEDIATE`): the jobs read are the jobs then leased,
+        // read packed in one row rather than handed over one by one (`many::fetch`).
+        Backend::Sqlite => {
+            let sql = format!(
+                "SELECT * FROM jobs WHERE {} ORDER BY run_at_us, id LIMIT $1",
+                filter(2)
+            );
+            let rows = crate::many::fetch(&mut tx, "jobs.claim_kinds_leased", sql, |mut q| {
+                q = q
+                    .bind(limit)
+                    .bind(claim.due_us)
+                    .bind(claim.lease_now_us)
+                    .bind(claim.business_id);
+                for kind in claim.kinds {
+                    q = q.bind(*kind);
+                }
+                q
+            })
+            .await?;
+            let mut jobs = rows
+                .iter()
+                .map(from_row)
+                .collect::<sqlx::Result<Vec<_>>>()?;
+            let ids: Vec<i64> = jobs.iter().map(|j| j.id).collect();
+            lease(&mut tx, &ids, claim.worker_id, locked_until_us).await?;
+            for job in &mut jobs {
+                job.locked_by = Some(claim.worker_id.to_owned());
+                job.locked_until_us = Some(locked_until_us);
+                job.attempts += 1;
+            }
+            jobs
+        }
+    };
     tx.commit().await?;
-    let mut jobs = rows
-        .iter()
-        .map(from_row)
-        .collect::<sqlx::Result<Vec<_>>>()?;
     jobs.sort_by_key(|j| (j.run_at_us, j.id));
     Ok(jobs)
+}
+
+/// Leases the jobs `ids` to `worker_id` until `locked_until_us`, counting the claim.
+async fn lease(
+    conn: &mut AnyConnection,
+    ids: &[i64],
+    worker_id: &str,
+    locked_until_us: i64,
+) -> Result<()> {
+    for chunk in ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
+        let sql = format!(
+            "UPDATE jobs SET locked_by = {}, locked_until_us = {}, attempts = attempts + 1 \
+             WHERE id IN ({})",
+            p.one(),
+            p.one(),
+            p.list(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(worker_id)
+            .bind(locked_until_us);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// The earliest `run_at_us` of the live (not done, attempts left) jobs of `business_id` whose
@@ -357,7 +421,27 @@ pub async fn retire_pending(
 /// [`enqueue`] for many jobs, with multi-row inserts. Returns how many were inserted (jobs
 /// whose natural key already exists are skipped, as with [`enqueue`]).
 pub async fn enqueue_many(conn: &mut AnyConnection, new: &[NewJob], now_us: i64) -> Result<u64> {
-    insert_many(conn, new, now_us, None).await
+    insert_many(conn, new, now_us, Written::Pending).await
+}
+
+/// A claim on jobs being written: the worker holding them, until when (as by a claim).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lease<'a> {
+    pub worker_id: &'a str,
+    pub locked_until_us: i64,
+}
+
+/// Enqueues many jobs already claimed under `lease` (their first attempt), for a worker that
+/// carries them out right after its transaction commits: no claim to make, and if the worker
+/// dies, they come back when the lease ends, like any claimed job. Returns how many were
+/// inserted (known natural keys are skipped, as with [`enqueue`]).
+pub async fn enqueue_many_leased(
+    conn: &mut AnyConnection,
+    new: &[NewJob],
+    lease: Lease<'_>,
+    now_us: i64,
+) -> Result<u64> {
+    insert_many(conn, new, now_us, Written::Leased(lease)).await
 }
 
 /// Records many outbox rows that have nothing left to do (e.g. an event no webhook endpoint
@@ -368,22 +452,36 @@ pub async fn record_done_many(
     new: &[NewJob],
     now_us: i64,
 ) -> Result<u64> {
-    insert_many(conn, new, now_us, Some(now_us)).await
+    insert_many(conn, new, now_us, Written::Done).await
+}
+
+/// How [`insert_many`] writes its jobs.
+#[derive(Clone, Copy)]
+enum Written<'a> {
+    Pending,
+    Leased(Lease<'a>),
+    Done,
 }
 
 async fn insert_many(
     conn: &mut AnyConnection,
     new: &[NewJob],
     now_us: i64,
-    done_at_us: Option<i64>,
+    written: Written<'_>,
 ) -> Result<u64> {
+    let (done_at_us, locked_by, locked_until_us, attempts) = match written {
+        Written::Pending => (None, None, None, 0),
+        Written::Leased(lease) => (None, Some(lease.worker_id), Some(lease.locked_until_us), 1),
+        Written::Done => (Some(now_us), None, None, 0),
+    };
     let mut inserted = 0;
     for chunk in new.chunks(crate::many::CHUNK) {
         let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "INSERT INTO jobs (business_id, kind, payload, run_at_us, max_attempts, natural_key, \
-             created_at_us, done_at_us) VALUES {} ON CONFLICT DO NOTHING",
-            p.tuples(chunk.len(), 8)
+             created_at_us, done_at_us, locked_by, locked_until_us, attempts) VALUES {} \
+             ON CONFLICT DO NOTHING",
+            p.tuples(chunk.len(), 11)
         );
         // Only placeholders are interpolated; every value is bound.
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -396,7 +494,10 @@ async fn insert_many(
                 .bind(job.max_attempts.max(1))
                 .bind(job.natural_key.as_deref())
                 .bind(now_us)
-                .bind(done_at_us);
+                .bind(done_at_us)
+                .bind(locked_by)
+                .bind(locked_until_us)
+                .bind(attempts);
         }
         inserted += query.execute(&mut *conn).await?.rows_affected();
     }
@@ -430,4 +531,58 @@ pub async fn complete_many(
         done += query.execute(&mut *conn).await?.rows_affected();
     }
     Ok(done)
+}
+
+/// [`complete_many`] for jobs named by their natural keys (jobs enqueued leased, whose ids the
+/// worker does not read back: [`enqueue_many_leased`]).
+pub async fn complete_keys(
+    conn: &mut AnyConnection,
+    keys: &[String],
+    worker_id: &str,
+    now_us: i64,
+) -> Result<u64> {
+    let mut done = 0;
+    for chunk in keys.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
+        let sql = format!(
+            "UPDATE jobs SET done_at_us = {}, locked_by = NULL, locked_until_us = NULL \
+             WHERE locked_by = {} AND done_at_us IS NULL AND natural_key IN ({})",
+            p.one(),
+            p.one(),
+            p.list(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_us)
+            .bind(worker_id);
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        done += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(done)
+}
+
+/// Gives back the leases of `worker_id` on the jobs named `keys`, so that any worker may claim
+/// them at once (a job its worker could not carry out, not to wait for its lease to end).
+pub async fn release_keys(
+    conn: &mut AnyConnection,
+    keys: &[String],
+    worker_id: &str,
+) -> Result<u64> {
+    let mut released = 0;
+    for chunk in keys.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
+        let sql = format!(
+            "UPDATE jobs SET locked_by = NULL, locked_until_us = NULL \
+             WHERE locked_by = {} AND done_at_us IS NULL AND natural_key IN ({})",
+            p.one(),
+            p.list(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(worker_id);
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        released += query.execute(&mut *conn).await?.rows_affected();
+    }
+    Ok(released)
 }

@@ -9,8 +9,11 @@
 //! makes a statement of n parameters cost n² (28 % of a renewal batch's
 //! time with 16,000 parameters); anonymous ones cost nothing.
 
-use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::{Any, AnyConnection, Executor, Statement};
 
 /// Most rows per statement: a row binds at most 22 values, and both SQLite
 /// (32,766) and Postgres (65,535) cap the values of one statement.
@@ -55,17 +58,19 @@ impl Placeholders {
     }
 }
 
-/// The rows of `{select} business_id = ? AND {column} IN (…) {tail}` for
-/// every id of `ids` (in chunks): the batches' reads of many rows by key.
-/// `select` ends with `WHERE` or `AND`; `tail` is an `ORDER BY` or nothing.
+/// The rows of `{select}{column} IN (…) {tail}` for every id of `ids` (in
+/// chunks): the batches' reads of many rows by key. `select` ends with
+/// `WHERE … AND` (it names the business); `tail` is an `ORDER BY` or nothing.
+/// `key` names the statement for [`fetch`].
 pub(crate) async fn select_in(
     conn: &mut AnyConnection,
+    key: &'static str,
     select: &str,
     business_id: i64,
     column: &str,
     ids: &[i64],
     tail: &str,
-) -> sqlx::Result<Vec<AnyRow>> {
+) -> sqlx::Result<Vec<Row>> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(CHUNK) {
         let mut p = Placeholders::of(conn);
@@ -76,13 +81,135 @@ pub(crate) async fn select_in(
         );
         // Only placeholders and the caller's constant text are interpolated;
         // every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(business_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        out.extend(query.fetch_all(&mut *conn).await?);
+        let rows = fetch(conn, key, sql, |mut query| {
+            query = query.bind(business_id);
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            query
+        })
+        .await?;
+        out.extend(rows);
     }
     Ok(out)
+}
+
+/// A statement being built: its text and the values bound so far.
+pub(crate) type Query<'q> = sqlx::query::Query<'q, Any, AnyArguments>;
+
+/// A row read by [`fetch`]: as sqlx gives it (Postgres), or one of the rows
+/// of a packed result (SQLite).
+pub(crate) enum Row {
+    Any(AnyRow),
+    Packed {
+        columns: Arc<[String]>,
+        values: Vec<serde_json::Value>,
+    },
+}
+
+/// The rows of the `SELECT` `sql` (values bound by `bind`), in its order.
+///
+/// On SQLite the rows come back packed in one JSON value, one statement and
+/// one row for the whole result: sqlx runs SQLite on a worker thread and
+/// hands each row over to the caller's thread, and those thread switches
+/// were half of a renewal batch's time (a batch reads thousands of rows).
+/// The result's column names are read once per `key` (a name for the
+/// statement, whatever its number of placeholders) and kept for the process.
+pub(crate) async fn fetch<'q>(
+    conn: &mut AnyConnection,
+    key: &'static str,
+    sql: String,
+    bind: impl FnOnce(Query<'q>) -> Query<'q>,
+) -> sqlx::Result<Vec<Row>> {
+    if !conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        let rows = bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+            .fetch_all(&mut *conn)
+            .await?;
+        return Ok(rows.into_iter().map(Row::Any).collect());
+    }
+    let columns = columns_of(conn, key, &sql).await?;
+    let list = columns
+        .iter()
+        .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The caller's statement, with its column names, is the only text
+    // interpolated; every value is bound.
+    let packed = format!("SELECT json_group_array(json_array({list})) FROM ({sql})");
+    let row = bind(sqlx::query(sqlx::AssertSqlSafe(packed)))
+        .fetch_one(&mut *conn)
+        .await?;
+    let text: String = sqlx::Row::try_get(&row, 0)?;
+    let rows: Vec<Vec<serde_json::Value>> =
+        serde_json::from_str(&text).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
+    Ok(rows
+        .into_iter()
+        .map(|values| Row::Packed {
+            columns: columns.clone(),
+            values,
+        })
+        .collect())
+}
+
+/// Runs the `INSERT` `sql` into `table` (values bound by `bind`) and returns
+/// the rows it inserted (a row left out by `ON CONFLICT DO NOTHING` is not).
+/// Postgres: `RETURNING *`. SQLite, which hands returned rows over one by
+/// one (see [`fetch`]): the rows of `table` whose id is above the highest
+/// before the insert, read packed — the caller's transaction holds SQLite's
+/// one write lock, so they are the rows this statement inserted.
+pub(crate) async fn insert_returning<'q>(
+    conn: &mut AnyConnection,
+    key: &'static str,
+    table: &'static str,
+    sql: String,
+    bind: impl FnOnce(Query<'q>) -> Query<'q>,
+) -> sqlx::Result<Vec<Row>> {
+    if !conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        let returning = format!("{sql} RETURNING *");
+        let rows = bind(sqlx::query(sqlx::AssertSqlSafe(returning)))
+            .fetch_all(&mut *conn)
+            .await?;
+        return Ok(rows.into_iter().map(Row::Any).collect());
+    }
+    // Only the caller's constant table name is interpolated.
+    let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "SELECT COALESCE(MAX(id), 0) FROM {table}"
+    )))
+    .fetch_one(&mut *conn)
+    .await?;
+    bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
+        .execute(&mut *conn)
+        .await?;
+    let select = format!("SELECT * FROM {table} WHERE id > $1 ORDER BY id");
+    fetch(conn, key, select, |q| q.bind(last)).await
+}
+
+/// The column names of the statement named `key`, read from `sql` the first time.
+async fn columns_of(
+    conn: &mut AnyConnection,
+    key: &'static str,
+    sql: &str,
+) -> sqlx::Result<Arc<[String]>> {
+    static COLUMNS: OnceLock<Mutex<HashMap<&'static str, Arc<[String]>>>> = OnceLock::new();
+    let cache = COLUMNS.get_or_init(Default::default);
+    if let Some(columns) = cache.lock().expect("column cache").get(key) {
+        return Ok(columns.clone());
+    }
+    let statement = conn
+        .prepare(sqlx::SqlSafeStr::into_sql_str(sqlx::AssertSqlSafe(
+            sql.to_owned(),
+        )))
+        .await?;
+    let columns: Arc<[String]> = statement
+        .columns()
+        .iter()
+        .map(|c| sqlx::Column::name(c).to_owned())
+        .collect();
+    cache
+        .lock()
+        .expect("column cache")
+        .insert(key, columns.clone());
+    Ok(columns)
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 //!   so a retried job finds the attempt it already started instead of charging twice.
 
 use sqlx::AnyConnection;
-use sqlx::any::AnyRow;
 
 use crate::error::{OrNotFound, Result};
 use crate::row::RowExt;
@@ -47,7 +46,7 @@ pub struct NewPermission {
     pub mandate_reference: Option<String>,
 }
 
-fn permission_from_row(r: &AnyRow) -> sqlx::Result<Permission> {
+fn permission_from_row(r: &impl RowExt) -> sqlx::Result<Permission> {
     Ok(Permission {
         id: r.i("id")?,
         business_id: r.i("business_id")?,
@@ -184,7 +183,7 @@ pub struct NewPayment {
     pub date_payment_us: Option<i64>,
 }
 
-fn payment_from_row(r: &AnyRow) -> sqlx::Result<Payment> {
+fn payment_from_row(r: &impl RowExt) -> sqlx::Result<Payment> {
     Ok(Payment {
         id: r.i("id")?,
         business_id: r.i("business_id")?,
@@ -365,8 +364,16 @@ pub async fn enabled_permissions_of(
     // No ORDER BY: sorting by id would lead SQLite to read the business's permissions in id
     // order rather than look each customer up in `gateway_permissions_customer_idx`.
     let select = "SELECT * FROM gateway_permissions WHERE state = 'Enabled' AND";
-    let rows =
-        crate::many::select_in(conn, select, business_id, "customer_id", customer_ids, "").await?;
+    let rows = crate::many::select_in(
+        conn,
+        "payments.enabled_permissions_of",
+        select,
+        business_id,
+        "customer_id",
+        customer_ids,
+        "",
+    )
+    .await?;
     let mut out: Vec<Permission> = rows
         .iter()
         .map(permission_from_row)
@@ -393,25 +400,29 @@ pub async fn insert_attempts(
             "INSERT INTO payments (business_id, invoice_id, attempt, type_payment, \
              permission_id, amount, currency, state, note, date_payment_us, created_at_us, \
              updated_at_us) VALUES {values} \
-             ON CONFLICT (business_id, invoice_id, attempt) DO NOTHING RETURNING *"
+             ON CONFLICT (business_id, invoice_id, attempt) DO NOTHING"
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-        for p in chunk {
-            query = query
-                .bind(p.business_id)
-                .bind(p.invoice_id)
-                .bind(p.attempt)
-                .bind(p.type_payment.as_str())
-                .bind(p.permission_id)
-                .bind(p.amount)
-                .bind(p.currency.as_str())
-                .bind(p.state.as_str())
-                .bind(p.note.as_deref())
-                .bind(p.date_payment_us)
-                .bind(now_us)
-                .bind(now_us);
-        }
-        for row in query.fetch_all(&mut *conn).await? {
+        let bind = |mut query: crate::many::Query<'static>| {
+            for p in chunk {
+                query = query
+                    .bind(p.business_id)
+                    .bind(p.invoice_id)
+                    .bind(p.attempt)
+                    .bind(p.type_payment.as_str())
+                    .bind(p.permission_id)
+                    .bind(p.amount)
+                    .bind(p.currency.as_str())
+                    .bind(p.state.as_str())
+                    .bind(p.note.as_deref())
+                    .bind(p.date_payment_us)
+                    .bind(now_us)
+                    .bind(now_us);
+            }
+            query
+        };
+        let rows =
+            crate::many::insert_returning(conn, "payments.inserted", "payments", sql, bind).await?;
+        for row in rows {
             out.push(payment_from_row(&row)?);
         }
     }

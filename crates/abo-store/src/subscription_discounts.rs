@@ -72,8 +72,16 @@ pub async fn with_discounts(
 ) -> Result<std::collections::HashSet<i64>> {
     let select = "SELECT DISTINCT subscription_id FROM subscription_discounts WHERE";
     let column = "subscription_id";
-    let rows =
-        crate::many::select_in(conn, select, business_id, column, subscription_ids, "").await?;
+    let rows = crate::many::select_in(
+        conn,
+        "subscription_discounts.with_discounts",
+        select,
+        business_id,
+        column,
+        subscription_ids,
+        "",
+    )
+    .await?;
     Ok(rows
         .iter()
         .map(|r| r.i("subscription_id"))

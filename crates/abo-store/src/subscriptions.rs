@@ -174,7 +174,7 @@ pub struct SubscriptionFilter {
     pub state: Option<String>,
 }
 
-pub(crate) fn from_row(r: &AnyRow) -> sqlx::Result<Subscription> {
+pub(crate) fn from_row(r: &impl RowExt) -> sqlx::Result<Subscription> {
     Ok(Subscription {
         id: r.i("id")?,
         business_id: r.i("business_id")?,
@@ -629,19 +629,60 @@ pub async fn due_for_renewal_in(
     now_us: i64,
     limit: i64,
 ) -> Result<Vec<(i64, i64, String)>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+    // Postgres: the rows stay locked until the caller's transaction ends, and the scans of
+    // other nodes pass over them, so that nodes renewing at once share the due subscriptions.
+    let lock = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        ""
+    } else {
+        " FOR UPDATE SKIP LOCKED"
+    };
+    let sql = format!(
         "SELECT id, period_index, state FROM subscriptions WHERE business_id = $1 \
-         AND state LIKE 'Active%' AND {DUE_AT} <= $2 ORDER BY {DUE_AT}, id LIMIT $3"
-    )))
-    .bind(business_id)
-    .bind(now_us)
-    .bind(limit.clamp(1, 10_000))
-    .fetch_all(&mut *conn)
+         AND state LIKE 'Active%' AND {DUE_AT} <= $2 ORDER BY {DUE_AT}, id LIMIT $3{lock}"
+    );
+    let rows = crate::many::fetch(conn, "subscriptions.due_for_renewal", sql, |q| {
+        q.bind(business_id)
+            .bind(now_us)
+            .bind(limit.clamp(1, 10_000))
+    })
     .await?;
     Ok(rows
         .iter()
         .map(|r| Ok((r.i("id")?, r.i("period_index")?, r.s("state")?)))
         .collect::<sqlx::Result<_>>()?)
+}
+
+/// Which of `buyer_ids` buy an active subscription due for renewal at `now_us` (the engine's
+/// batches bill a buyer right after its renewals only when none is left).
+pub async fn buyers_with_due_renewals(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    buyer_ids: &[i64],
+    now_us: i64,
+) -> Result<std::collections::HashSet<i64>> {
+    let mut out = std::collections::HashSet::new();
+    for chunk in buyer_ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
+        let sql = format!(
+            "SELECT DISTINCT customer_buyer_id FROM subscriptions WHERE business_id = {} \
+             AND customer_buyer_id IN ({}) AND state LIKE 'Active%' AND {DUE_AT} <= {}",
+            p.one(),
+            p.list(chunk.len()),
+            p.one()
+        );
+        let rows = crate::many::fetch(conn, "subscriptions.buyers_due", sql, |mut q| {
+            q = q.bind(business_id);
+            for id in chunk {
+                q = q.bind(*id);
+            }
+            q.bind(now_us)
+        })
+        .await?;
+        for row in &rows {
+            out.insert(row.i("customer_buyer_id")?);
+        }
+    }
+    Ok(out)
 }
 
 /// When an active subscription falls due: the earlier of its period end and its chosen term.
@@ -700,30 +741,53 @@ pub async fn lock_many_for_renewal(
     now_us: i64,
 ) -> Result<Vec<Subscription>> {
     let mut out = Vec::with_capacity(expected.len());
+    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
     for chunk in expected.chunks(crate::many::CHUNK) {
         let mut p = crate::many::Placeholders::of(conn);
         // `id IN (…)` first: SQLite looks rows up by a row-value `IN` only through the index
         // prefix (`business_id`), which would read every subscription of the business.
-        let sql = format!(
-            "UPDATE subscriptions SET updated_at_us = {} WHERE business_id = {} \
-             AND id IN ({}) AND (id, period_index, state) IN (VALUES {}) RETURNING *",
-            p.one(),
+        let filter = format!(
+            "business_id = {} AND id IN ({}) AND (id, period_index, state) IN (VALUES {})",
             p.one(),
             p.list(chunk.len()),
             p.tuples(chunk.len(), 3)
         );
-        // Only placeholders are interpolated; every value is bound.
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now_us)
-            .bind(business_id);
-        for (id, _, _) in chunk {
-            query = query.bind(*id);
-        }
-        for (id, period_index, state) in chunk {
-            query = query.bind(*id).bind(*period_index).bind(state.as_str());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            out.push(from_row(&row)?);
+        let bind = |mut query: crate::many::Query<'static>| {
+            query = query.bind(business_id);
+            for (id, _, _) in chunk {
+                query = query.bind(*id);
+            }
+            for (id, period_index, state) in chunk {
+                query = query.bind(*id).bind(*period_index).bind(state.as_str());
+            }
+            query
+        };
+        if sqlite {
+            // One writer at a time (`BEGIN IMMEDIATE`): the rows read are the rows then
+            // touched, read packed in one row (`many::fetch`).
+            let sql = format!("SELECT * FROM subscriptions WHERE {filter}");
+            let rows = crate::many::fetch(conn, "subscriptions.lock_many", sql, bind).await?;
+            let mut taken = rows
+                .iter()
+                .map(from_row)
+                .collect::<sqlx::Result<Vec<_>>>()?;
+            let ids: Vec<i64> = taken.iter().map(|s| s.id).collect();
+            touch_many(conn, business_id, &ids, now_us).await?;
+            for sub in &mut taken {
+                sub.updated_at_us = now_us;
+            }
+            out.extend(taken);
+        } else {
+            // The update takes the rows' locks. Only placeholders are interpolated; every
+            // value is bound.
+            let sql = format!(
+                "UPDATE subscriptions SET updated_at_us = ${} WHERE {filter} RETURNING *",
+                1 + 1 + chunk.len() * 4
+            );
+            let query = bind(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(now_us);
+            for row in query.fetch_all(&mut *conn).await? {
+                out.push(from_row(&row)?);
+            }
         }
     }
     let ids: Vec<i64> = out.iter().map(|s| s.id).collect();
@@ -732,6 +796,32 @@ pub async fn lock_many_for_renewal(
         sub.features = features.remove(&sub.id).unwrap_or_default();
     }
     Ok(out)
+}
+
+/// Marks the subscriptions `ids` updated at `now_us`.
+async fn touch_many(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    ids: &[i64],
+    now_us: i64,
+) -> Result<()> {
+    for chunk in ids.chunks(crate::many::CHUNK) {
+        let mut p = crate::many::Placeholders::of(conn);
+        let sql = format!(
+            "UPDATE subscriptions SET updated_at_us = {} WHERE business_id = {} AND id IN ({})",
+            p.one(),
+            p.one(),
+            p.list(chunk.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now_us)
+            .bind(business_id);
+        for id in chunk {
+            query = query.bind(*id);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// [`features`] of many subscriptions, by subscription.

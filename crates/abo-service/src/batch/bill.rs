@@ -10,20 +10,47 @@ use std::collections::HashMap;
 
 use abo_store::balance_lines::{self, BalanceLine};
 use abo_store::invoices::{self, IssuedInvoice};
+use abo_store::jobs::{self, Lease};
 use abo_store::{AnyConnection, billing_settings, businesses, customers};
 
-use crate::billing::{self, BillOptions, draft_invoice, issue_effects};
+use super::collect::{DueCollection, prepare_many};
+use crate::billing::collect::Prepared;
+use crate::billing::{self, BillOptions, JOB_COLLECT, draft_invoice, issue_effects};
 use crate::error::{Result, ServiceError};
 
+/// What [`bill_many`] did.
+#[derive(Default)]
+pub struct Billed {
+    /// Invoices issued.
+    pub invoices: u64,
+    /// The card collections started at once (with a lease: see [`bill_many`]).
+    pub collections: Vec<Collection>,
+}
+
+/// A first collection attempt written in the billing's transaction, to be
+/// charged by the worker holding its job once the transaction commits.
+pub struct Collection {
+    /// The natural key of its `CollectInvoice` job (enqueued leased).
+    pub job_key: String,
+    pub prepared: Prepared,
+}
+
 /// Bills the due lines of `customer_ids` (of `business_id`), one invoice
-/// each, in the caller's transaction, in the order given. Returns how many
-/// invoices were issued.
+/// each, in the caller's transaction, in the order given.
+///
+/// With a `lease`, the invoices to be charged now (card) also have their
+/// first collection attempt written ([`prepare_many`], step 1 of a
+/// collection), and their `CollectInvoice` jobs enqueued already claimed by
+/// the lease's worker: that worker sends the charges once the transaction
+/// commits ([`Billed::collections`]); if it dies first, the jobs come back
+/// when the lease ends and replay the attempts (same idempotency keys).
 pub async fn bill_many(
     conn: &mut AnyConnection,
     business_id: i64,
     customer_ids: &[i64],
     now_us: i64,
-) -> Result<u64> {
+    lease: Option<Lease<'_>>,
+) -> Result<Billed> {
     let mut order: Vec<i64> = Vec::with_capacity(customer_ids.len());
     for id in customer_ids {
         if !order.contains(id) {
@@ -91,10 +118,17 @@ pub async fn bill_many(
 
     let mut billed = Vec::new();
     let mut effects = Vec::new();
+    let mut collect_now = Vec::new();
     for (invoice, (customer, lines, draft)) in invoices.iter().zip(&drafts) {
         billed.extend(lines.iter().map(|l| (l.id, invoice.id)));
         let days = overdue_days[&invoice.segment_id];
-        effects.extend(issue_effects(invoice, customer, draft.method, days, now_us));
+        for job in issue_effects(invoice, customer, draft.method, days, now_us) {
+            if lease.is_some() && job.kind == JOB_COLLECT && job.run_at_us <= now_us {
+                collect_now.push((job, invoice.id));
+            } else {
+                effects.push(job);
+            }
+        }
     }
     let marked = balance_lines::mark_billed_many(conn, business_id, &billed).await?;
     if marked != billed.len() as u64 {
@@ -103,16 +137,59 @@ pub async fn bill_many(
         ));
     }
     super::write_outbox(conn, business_id, effects, now_us).await?;
+    let mut out = Billed {
+        invoices: invoices.len() as u64,
+        collections: Vec::new(),
+    };
+    if let Some(lease) = lease
+        && !collect_now.is_empty()
+    {
+        out.collections = start_collections(conn, business_id, collect_now, lease, now_us).await?;
+    }
 
-    let mut count = invoices.len() as u64;
     for id in alone {
         let options = BillOptions::default();
         if billing::bill_in(conn, business_id, id, &options, now_us)
             .await?
             .is_some()
         {
-            count += 1;
+            out.invoices += 1;
         }
     }
-    Ok(count)
+    Ok(out)
+}
+
+/// The first attempts of `jobs` (`CollectInvoice` jobs of new invoices, with
+/// their invoice), written with their jobs leased.
+async fn start_collections(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    jobs: Vec<(jobs::NewJob, i64)>,
+    lease: Lease<'_>,
+    now_us: i64,
+) -> Result<Vec<Collection>> {
+    let (new, invoice_ids): (Vec<jobs::NewJob>, Vec<i64>) = jobs.into_iter().unzip();
+    let enqueued = jobs::enqueue_many_leased(conn, &new, lease, now_us).await?;
+    if enqueued != new.len() as u64 {
+        return Err(ServiceError::Conflict(
+            "collections were enqueued concurrently".into(),
+        ));
+    }
+    // A new invoice's first collection is attempt 1 (`issue_effects`).
+    let due: Vec<DueCollection> = invoice_ids
+        .into_iter()
+        .map(|invoice_id| DueCollection {
+            invoice_id,
+            attempt: 1,
+        })
+        .collect();
+    let prepared = prepare_many(conn, business_id, &due, now_us).await?;
+    Ok(new
+        .into_iter()
+        .zip(prepared)
+        .map(|(job, prepared)| Collection {
+            job_key: job.natural_key.unwrap_or_default(),
+            prepared,
+        })
+        .collect())
 }

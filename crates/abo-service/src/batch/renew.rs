@@ -6,15 +6,17 @@
 //! recurrences, features, discounts, unpaid thresholds) runs
 //! [`renewal::renew_in`] in the same transaction.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use abo_core::{SubscriptionEvent, SubscriptionState};
+use abo_store::jobs::Lease;
 use abo_store::subscriptions::{self, ScheduleUpdate, Subscription};
 use abo_store::{
     AnyConnection, balance_lines, billing_settings, customers, jobs, segments,
     subscription_discounts,
 };
 
+use super::bill::{Collection, bill_many};
 use crate::error::Result;
 use crate::renewal::{
     self, billing_job, features_write_nothing, next_schedule, reached_term, webhook_job,
@@ -31,22 +33,41 @@ pub struct DueRenewal {
     pub state: String,
 }
 
+/// What [`renew_many`] did.
+#[derive(Default)]
+pub struct Renewed {
+    /// Subscriptions renewed (a subscription renewed or moved meanwhile is
+    /// left alone, as by [`renewal::renew_expected`]).
+    pub renewals: u64,
+    /// Invoices issued to the buyers of the common-case renewals.
+    pub invoices: u64,
+    /// Their card collections started at once ([`bill_many`] with a lease).
+    pub collections: Vec<Collection>,
+}
+
 /// Renews `due` (subscriptions of `business_id`) in the caller's
-/// transaction. Returns how many were renewed (a subscription renewed or
-/// moved meanwhile is left alone, as by [`renewal::renew_expected`]).
+/// transaction.
+///
+/// The buyers of the common-case renewals are billed at once, in the same
+/// transaction, by [`bill_many`]: what their `BillCustomer` job would do at
+/// the same instant, without writing, claiming and completing it. A buyer
+/// with another subscription still due gets the job instead, as one by one,
+/// so that its renewals of the term are billed together. `lease`: see
+/// [`bill_many`].
 pub async fn renew_many(
     conn: &mut AnyConnection,
     business_id: i64,
     due: &[DueRenewal],
     now_us: i64,
-) -> Result<u64> {
+    lease: Option<Lease<'_>>,
+) -> Result<Renewed> {
     let expected: Vec<(i64, i64, String)> = due
         .iter()
         .map(|d| (d.subscription_id, d.period_index, d.state.clone()))
         .collect();
     let taken = subscriptions::lock_many_for_renewal(conn, business_id, &expected, now_us).await?;
     if taken.is_empty() {
-        return Ok(0);
+        return Ok(Renewed::default());
     }
     let ids: Vec<i64> = taken.iter().map(|s| s.id).collect();
     let discounted = subscription_discounts::with_discounts(conn, business_id, &ids).await?;
@@ -76,21 +97,57 @@ pub async fn renew_many(
             others.push(sub.id);
         }
     }
-    let renewed = plain.updates.len() as u64;
+    let mut renewed = Renewed {
+        renewals: plain.updates.len() as u64,
+        ..Renewed::default()
+    };
     subscriptions::save_schedules(conn, business_id, &plain.updates, now_us).await?;
     balance_lines::insert_many(conn, &plain.lines, now_us).await?;
-    super::write_outbox(conn, business_id, plain.jobs, now_us).await?;
 
-    let mut renewed_alone = 0;
+    // Billed now, unless another renewal of the buyer is still due.
+    let mut buyers: Vec<i64> = plain.billings.iter().map(|j| j.0).collect();
+    buyers.sort_unstable();
+    buyers.dedup();
+    let waiting = subscriptions::buyers_with_due_renewals(conn, business_id, &buyers, now_us)
+        .await?
+        .into_iter()
+        .chain(others_buyers(&taken, &others))
+        .collect::<HashSet<i64>>();
+    let mut bill_now = Vec::new();
+    let mut outbox = plain.jobs;
+    for (buyer, job) in plain.billings {
+        if waiting.contains(&buyer) {
+            outbox.push(job);
+        } else if !bill_now.contains(&buyer) {
+            bill_now.push(buyer);
+        }
+    }
+    super::write_outbox(conn, business_id, outbox, now_us).await?;
+
     for id in others {
         if renewal::renew_in(conn, business_id, id, now_us)
             .await?
             .is_some()
         {
-            renewed_alone += 1;
+            renewed.renewals += 1;
         }
     }
-    Ok(renewed + renewed_alone)
+    let billed = bill_many(conn, business_id, &bill_now, now_us, lease).await?;
+    renewed.invoices = billed.invoices;
+    renewed.collections = billed.collections;
+    Ok(renewed)
+}
+
+/// The buyers of the renewals left to the one-by-one path (`others`): they
+/// enqueue their buyer's billing, which then bills the whole term at once.
+fn others_buyers<'a>(
+    taken: &'a [Subscription],
+    others: &'a [i64],
+) -> impl Iterator<Item = i64> + 'a {
+    taken
+        .iter()
+        .filter(|s| others.contains(&s.id))
+        .map(|s| s.customer_buyer_id)
 }
 
 /// What a segment decides about a renewal.
@@ -133,6 +190,8 @@ struct Plain {
     updates: Vec<ScheduleUpdate>,
     lines: Vec<balance_lines::NewBalanceLine>,
     jobs: Vec<jobs::NewJob>,
+    /// Each renewal's buyer and its `BillCustomer` job.
+    billings: Vec<(i64, jobs::NewJob)>,
 }
 
 impl Plain {
@@ -181,7 +240,8 @@ impl Plain {
             sub.period_index,
             now.us,
         ));
-        self.jobs.push(billing_job(sub, term, now.us));
+        self.billings
+            .push((sub.customer_buyer_id, billing_job(sub, term, now.us)));
         Ok(true)
     }
 }
