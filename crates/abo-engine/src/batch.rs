@@ -221,20 +221,32 @@ impl Engine {
         now_us: i64,
         worker_id: &str,
     ) -> Result<RunReport, String> {
+        let keys: Vec<String> = collections.iter().map(|c| c.job_key.clone()).collect();
         let prepared = collections
             .into_iter()
             .map(|c| (c.job_key, business_id, c.prepared))
             .collect();
-        let (mut tx, mut report, done, left) = self.send_and_record(prepared, now_us).await?;
-        jobs::complete_keys(&mut tx, &done, worker_id, now_us)
-            .await
-            .map_err(store_err)?;
-        report.jobs_run += done.len() as u64;
-        jobs::release_keys(&mut tx, &left, worker_id)
-            .await
-            .map_err(store_err)?;
-        tx.commit().await.map_err(store_err)?;
-        Ok(report)
+        let recorded = async {
+            let (mut tx, mut report, done, left) = self.send_and_record(prepared, now_us).await?;
+            jobs::complete_keys(&mut tx, &done, worker_id, now_us)
+                .await
+                .map_err(store_err)?;
+            report.jobs_run += done.len() as u64;
+            jobs::release_keys(&mut tx, &left, worker_id)
+                .await
+                .map_err(store_err)?;
+            tx.commit().await.map_err(store_err)?;
+            Ok::<_, String>(report)
+        }
+        .await;
+        if recorded.is_err() {
+            // Given back at once rather than when the lease ends: the jobs
+            // then run alone, replaying their attempts.
+            if let Ok(mut conn) = self.store.acquire().await {
+                let _ = jobs::release_keys(&mut conn, &keys, worker_id).await;
+            }
+        }
+        recorded
     }
 
     /// Steps 2 and 3 of collections whose attempts are committed: the

@@ -268,7 +268,7 @@ impl Engine {
                             .await
                         {
                             Ok(collected) => report.add(collected),
-                            // The jobs stay leased: they run alone when the lease ends.
+                            // Their jobs are given back: they run alone.
                             Err(error) => tracing::warn!(%error, "collections not recorded"),
                         }
                     }

@@ -5,7 +5,7 @@
 use abo_service::batch::renew::{DueRenewal, Renewed, renew_many};
 use abo_store::{Store, StoreError, engine_scan, jobs, subscriptions};
 
-use crate::{KIND_RENEW, KIND_START_DELAYED, Result};
+use crate::{KIND_BILL_CUSTOMER, KIND_RENEW, KIND_START_DELAYED, Result};
 
 /// Renews up to `batch` subscriptions whose term is reached, in one
 /// transaction, set-wise (`abo_service::batch::renew`, which also bills
@@ -30,8 +30,23 @@ pub(crate) async fn renew_due(
 ) -> std::result::Result<Renewed, String> {
     let store_err = |e: StoreError| e.to_string();
     let mut tx = store.begin().await.map_err(store_err)?;
+    // A buyer whose billing is due and not done yet (a job not run yet, or
+    // held by a node that died until its lease ends) is renewed after it: a
+    // term is billed on its own invoice before the next term is renewed.
+    let billing: Vec<i64> = jobs::live_of_kind(&mut tx, business_id, KIND_BILL_CUSTOMER)
+        .await
+        .map_err(store_err)?
+        .iter()
+        .filter(|job| job.run_at_us <= now_us)
+        .filter_map(|job| {
+            let payload: serde_json::Value = serde_json::from_str(&job.payload).ok()?;
+            payload["customer_id"]
+                .as_i64()
+                .or_else(|| payload["IdCustomer"].as_i64())
+        })
+        .collect();
     let due: Vec<DueRenewal> =
-        subscriptions::due_for_renewal_in(&mut tx, business_id, now_us, batch)
+        subscriptions::due_for_renewal_in(&mut tx, business_id, now_us, batch, &billing)
             .await
             .map_err(store_err)?
             .into_iter()
@@ -59,30 +74,39 @@ pub(crate) async fn renewals(
     batch: i64,
 ) -> Result<u64> {
     let mut tx = store.begin().await?;
-    let due = subscriptions::due_for_renewal_in(&mut tx, business_id, now_us, batch).await?;
+    let due = subscriptions::due_for_renewal_in(&mut tx, business_id, now_us, batch, &[]).await?;
     let new: Vec<jobs::NewJob> = due
         .into_iter()
-        .map(|(id, period_index, state)| {
-            let payload = serde_json::json!({
-                "business_id": business_id,
-                "subscription_id": id,
-                "period_index": period_index,
-                "state": state,
-            });
-            jobs::NewJob {
-                business_id: Some(business_id),
-                kind: KIND_RENEW.into(),
-                payload: payload.to_string(),
-                run_at_us: now_us,
-                max_attempts: 10,
-                natural_key: Some(format!("renew:{id}:{period_index}:{state}")),
-            }
-        })
+        .map(|(id, period_index, state)| renew_job(business_id, id, period_index, &state, now_us))
         .collect();
     // One multi-row insert: a key already enqueued (by another node) is skipped.
     let enqueued = jobs::enqueue_many(&mut tx, &new, now_us).await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok(enqueued)
+}
+
+/// The `Renew` job of a subscription due at `period_index` in `state`.
+fn renew_job(
+    business_id: i64,
+    id: i64,
+    period_index: i64,
+    state: &str,
+    now_us: i64,
+) -> jobs::NewJob {
+    let payload = serde_json::json!({
+        "business_id": business_id,
+        "subscription_id": id,
+        "period_index": period_index,
+        "state": state,
+    });
+    jobs::NewJob {
+        business_id: Some(business_id),
+        kind: KIND_RENEW.into(),
+        payload: payload.to_string(),
+        run_at_us: now_us,
+        max_attempts: 10,
+        natural_key: Some(format!("renew:{id}:{period_index}:{state}")),
+    }
 }
 
 /// Enqueues a `StartDelayed` job per `DraftDelayedStart` subscription whose

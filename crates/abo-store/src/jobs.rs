@@ -199,6 +199,23 @@ pub async fn list_dead(conn: &mut AnyConnection, limit: i64) -> Result<Vec<Job>>
     Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
 }
 
+/// The live jobs (not done, attempts left, leased or not) of `kind` in `business_id`.
+pub async fn live_of_kind(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    kind: &str,
+) -> Result<Vec<Job>> {
+    let rows = sqlx::query(
+        "SELECT * FROM jobs WHERE business_id = $1 AND kind = $2 AND done_at_us IS NULL \
+         AND attempts < max_attempts",
+    )
+    .bind(business_id)
+    .bind(kind)
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.iter().map(from_row).collect::<sqlx::Result<_>>()?)
+}
+
 /// Delete jobs completed before `before_us`. Returns how many were deleted.
 pub async fn purge_done(conn: &mut AnyConnection, before_us: i64) -> Result<u64> {
     let done = sqlx::query("DELETE FROM jobs WHERE done_at_us IS NOT NULL AND done_at_us < $1")

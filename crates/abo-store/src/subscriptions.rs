@@ -622,13 +622,27 @@ pub async fn list_by_parties(
 // Added for the billing engine (`abo-engine`, `abo-service::renewal`).
 
 /// Active subscriptions of one business whose current period ended, or whose term was reached,
-/// at or before `now_us`, as `(subscription_id, period_index, state)`, earliest first.
+/// at or before `now_us`, as `(subscription_id, period_index, state)`, earliest first; those
+/// bought by `except_buyers` are left out.
 pub async fn due_for_renewal_in(
     conn: &mut AnyConnection,
     business_id: i64,
     now_us: i64,
     limit: i64,
+    except_buyers: &[i64],
 ) -> Result<Vec<(i64, i64, String)>> {
+    // Placeholders in the order of the text, values bound in the same order.
+    let mut p = crate::many::Placeholders::of(conn);
+    let (business, now) = (p.one(), p.one());
+    let except = if except_buyers.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " AND customer_buyer_id NOT IN ({})",
+            p.list(except_buyers.len())
+        )
+    };
+    let limit_p = p.one();
     // Postgres: the rows stay locked until the caller's transaction ends, and the scans of
     // other nodes pass over them, so that nodes renewing at once share the due subscriptions.
     let lock = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
@@ -637,13 +651,16 @@ pub async fn due_for_renewal_in(
         " FOR UPDATE SKIP LOCKED"
     };
     let sql = format!(
-        "SELECT id, period_index, state FROM subscriptions WHERE business_id = $1 \
-         AND state LIKE 'Active%' AND {DUE_AT} <= $2 ORDER BY {DUE_AT}, id LIMIT $3{lock}"
+        "SELECT id, period_index, state FROM subscriptions WHERE business_id = {business} \
+         AND state LIKE 'Active%' AND {DUE_AT} <= {now}{except} ORDER BY {DUE_AT}, id \
+         LIMIT {limit_p}{lock}"
     );
-    let rows = crate::many::fetch(conn, "subscriptions.due_for_renewal", sql, |q| {
-        q.bind(business_id)
-            .bind(now_us)
-            .bind(limit.clamp(1, 10_000))
+    let rows = crate::many::fetch(conn, "subscriptions.due_for_renewal", sql, |mut q| {
+        q = q.bind(business_id).bind(now_us);
+        for buyer in except_buyers {
+            q = q.bind(*buyer);
+        }
+        q.bind(limit.clamp(1, 10_000))
     })
     .await?;
     Ok(rows
