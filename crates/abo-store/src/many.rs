@@ -184,13 +184,16 @@ pub(crate) async fn insert_returning<'q>(
     fetch(conn, key, select, |q| q.bind(last)).await
 }
 
+/// The column names of the statements read packed, by statement name.
+type ColumnNames = Mutex<HashMap<&'static str, Arc<[String]>>>;
+
 /// The column names of the statement named `key`, read from `sql` the first time.
 async fn columns_of(
     conn: &mut AnyConnection,
     key: &'static str,
     sql: &str,
 ) -> sqlx::Result<Arc<[String]>> {
-    static COLUMNS: OnceLock<Mutex<HashMap<&'static str, Arc<[String]>>>> = OnceLock::new();
+    static COLUMNS: OnceLock<ColumnNames> = OnceLock::new();
     let cache = COLUMNS.get_or_init(Default::default);
     if let Some(columns) = cache.lock().expect("column cache").get(key) {
         return Ok(columns.clone());

@@ -748,28 +748,37 @@ pub async fn lock_for_renewal(
 // ---------------------------------------------------------------------------------------------
 // The engine's batches: many subscriptions per statement.
 
-/// [`lock_for_renewal`] for many subscriptions at once: touches those still at their expected
+/// [`lock_for_renewal`] for many subscriptions at once: takes those still at their expected
 /// `(id, period_index, state)` and returns them, with their features. The others (renewed or
-/// moved meanwhile) are left out.
+/// moved meanwhile) are left out. Postgres: `SELECT … FOR UPDATE`, the rows locked until the
+/// caller's transaction ends (a row another transaction changed meanwhile is checked again in
+/// its new version); SQLite: the caller's transaction already holds the one write lock.
+/// Unlike [`lock_for_renewal`] nothing is written: each taken subscription is then written by
+/// its renewal.
 pub async fn lock_many_for_renewal(
     conn: &mut AnyConnection,
     business_id: i64,
     expected: &[(i64, i64, String)],
-    now_us: i64,
 ) -> Result<Vec<Subscription>> {
     let mut out = Vec::with_capacity(expected.len());
-    let sqlite = conn.backend_name().eq_ignore_ascii_case("sqlite");
+    let lock = if conn.backend_name().eq_ignore_ascii_case("sqlite") {
+        ""
+    } else {
+        " FOR UPDATE"
+    };
     for chunk in expected.chunks(crate::many::CHUNK) {
         let mut p = crate::many::Placeholders::of(conn);
         // `id IN (…)` first: SQLite looks rows up by a row-value `IN` only through the index
         // prefix (`business_id`), which would read every subscription of the business.
-        let filter = format!(
-            "business_id = {} AND id IN ({}) AND (id, period_index, state) IN (VALUES {})",
+        // Only placeholders are interpolated; every value is bound.
+        let sql = format!(
+            "SELECT * FROM subscriptions WHERE business_id = {} AND id IN ({}) \
+             AND (id, period_index, state) IN (VALUES {}){lock}",
             p.one(),
             p.list(chunk.len()),
             p.tuples(chunk.len(), 3)
         );
-        let bind = |mut query: crate::many::Query<'static>| {
+        let rows = crate::many::fetch(conn, "subscriptions.lock_many", sql, |mut query| {
             query = query.bind(business_id);
             for (id, _, _) in chunk {
                 query = query.bind(*id);
@@ -778,33 +787,10 @@ pub async fn lock_many_for_renewal(
                 query = query.bind(*id).bind(*period_index).bind(state.as_str());
             }
             query
-        };
-        if sqlite {
-            // One writer at a time (`BEGIN IMMEDIATE`): the rows read are the rows then
-            // touched, read packed in one row (`many::fetch`).
-            let sql = format!("SELECT * FROM subscriptions WHERE {filter}");
-            let rows = crate::many::fetch(conn, "subscriptions.lock_many", sql, bind).await?;
-            let mut taken = rows
-                .iter()
-                .map(from_row)
-                .collect::<sqlx::Result<Vec<_>>>()?;
-            let ids: Vec<i64> = taken.iter().map(|s| s.id).collect();
-            touch_many(conn, business_id, &ids, now_us).await?;
-            for sub in &mut taken {
-                sub.updated_at_us = now_us;
-            }
-            out.extend(taken);
-        } else {
-            // The update takes the rows' locks. Only placeholders are interpolated; every
-            // value is bound.
-            let sql = format!(
-                "UPDATE subscriptions SET updated_at_us = ${} WHERE {filter} RETURNING *",
-                1 + 1 + chunk.len() * 4
-            );
-            let query = bind(sqlx::query(sqlx::AssertSqlSafe(sql))).bind(now_us);
-            for row in query.fetch_all(&mut *conn).await? {
-                out.push(from_row(&row)?);
-            }
+        })
+        .await?;
+        for row in &rows {
+            out.push(from_row(row)?);
         }
     }
     let ids: Vec<i64> = out.iter().map(|s| s.id).collect();
@@ -813,32 +799,6 @@ pub async fn lock_many_for_renewal(
         sub.features = features.remove(&sub.id).unwrap_or_default();
     }
     Ok(out)
-}
-
-/// Marks the subscriptions `ids` updated at `now_us`.
-async fn touch_many(
-    conn: &mut AnyConnection,
-    business_id: i64,
-    ids: &[i64],
-    now_us: i64,
-) -> Result<()> {
-    for chunk in ids.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "UPDATE subscriptions SET updated_at_us = {} WHERE business_id = {} AND id IN ({})",
-            p.one(),
-            p.one(),
-            p.list(chunk.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now_us)
-            .bind(business_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        query.execute(&mut *conn).await?;
-    }
-    Ok(())
 }
 
 /// [`features`] of many subscriptions, by subscription.

@@ -65,7 +65,7 @@ pub async fn renew_many(
         .iter()
         .map(|d| (d.subscription_id, d.period_index, d.state.clone()))
         .collect();
-    let taken = subscriptions::lock_many_for_renewal(conn, business_id, &expected, now_us).await?;
+    let taken = subscriptions::lock_many_for_renewal(conn, business_id, &expected).await?;
     if taken.is_empty() {
         return Ok(Renewed::default());
     }
