@@ -1,6 +1,8 @@
 //! Batches: the claimed jobs of one kind among the three that every renewal
-//! goes through (`Renew`, `BillCustomer`, `CollectInvoice`) are carried out
-//! together, in one transaction per batch (collection: one before and one
+//! goes through (`Renew`, `BillCustomer`, `CollectInvoice`: written when a
+//! renewal is not carried out by the scan's own batch, `scan::renew_due`,
+//! whose collections are charged here too, [`Engine::collect_started`]) are
+//! carried out together, in one transaction per batch (collection: one before and one
 //! after the gateway calls), with the jobs completed in the same
 //! transaction as their effects. Each step is carried out set-wise by
 //! `abo_service::batch` (a few statements for the whole batch), so a

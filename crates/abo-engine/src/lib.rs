@@ -3,10 +3,14 @@
 //! cases of `abo-service`; nothing here decides.
 //!
 //! Safe on any number of nodes:
-//! - renewals (and delayed starts) are found by a scan and turned into
-//!   `Renew` (`StartDelayed`) jobs whose natural key names the subscription,
-//!   its period and its state, so a renewal is enqueued once however many
-//!   nodes scan;
+//! - renewals are found by a scan and carried out in batches in the scan's
+//!   own transaction, which takes each subscription at the period and state
+//!   it was found due in (Postgres: rows locked `FOR UPDATE SKIP LOCKED`, so
+//!   nodes share them), bills the buyers and starts their card payments
+//!   (`scan::renew_due`); the one-by-one engine, and a batch that failed,
+//!   turn them into `Renew` jobs instead. Delayed starts become
+//!   `StartDelayed` jobs. A job's natural key names the subscription, its
+//!   period and its state, so it is enqueued once however many nodes scan;
 //! - jobs are claimed with a lease (`FOR UPDATE SKIP LOCKED` on Postgres),
 //!   taken on the node's clock, so the jobs of a node that died come back
 //!   even while a test clock stands still; only the kinds in

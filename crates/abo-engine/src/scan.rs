@@ -1,6 +1,8 @@
-//! The scans that turn "something falls due" into jobs. Each job's natural
-//! key names what it acts on and the state it expects, so any number of
-//! nodes scanning at once enqueue it once.
+//! The scans that find what falls due. The batched engine renews due
+//! subscriptions directly ([`renew_due`]); the one-by-one engine, and a
+//! renewal batch that failed, turn them into `Renew` jobs ([`renewals`]).
+//! Each job's natural key names what it acts on and the state it expects,
+//! so any number of nodes scanning at once enqueue it once.
 
 use abo_service::batch::renew::{DueRenewal, Renewed, renew_many};
 use abo_store::{Store, StoreError, engine_scan, jobs, subscriptions};

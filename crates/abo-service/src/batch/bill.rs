@@ -51,12 +51,12 @@ pub async fn bill_many(
     now_us: i64,
     lease: Option<Lease<'_>>,
 ) -> Result<Billed> {
-    let mut order: Vec<i64> = Vec::with_capacity(customer_ids.len());
-    for id in customer_ids {
-        if !order.contains(id) {
-            order.push(*id);
-        }
-    }
+    let mut seen = std::collections::HashSet::with_capacity(customer_ids.len());
+    let order: Vec<i64> = customer_ids
+        .iter()
+        .copied()
+        .filter(|id| seen.insert(*id))
+        .collect();
     let business = businesses::get(conn, business_id).await?;
     let customers: HashMap<i64, customers::Customer> =
         customers::get_many(conn, business_id, &order)
