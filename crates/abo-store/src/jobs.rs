@@ -529,25 +529,7 @@ pub async fn complete_many(
     worker_id: &str,
     now_us: i64,
 ) -> Result<u64> {
-    let mut done = 0;
-    for chunk in ids.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "UPDATE jobs SET done_at_us = {}, locked_by = NULL, locked_until_us = NULL \
-             WHERE locked_by = {} AND done_at_us IS NULL AND id IN ({})",
-            p.one(),
-            p.one(),
-            p.list(chunk.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now_us)
-            .bind(worker_id);
-        for id in chunk {
-            query = query.bind(*id);
-        }
-        done += query.execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(done)
+    update_held(conn, Held::Ids(ids), worker_id, Some(now_us)).await
 }
 
 /// [`complete_many`] for jobs named by their natural keys (jobs enqueued leased, whose ids the
@@ -558,25 +540,7 @@ pub async fn complete_keys(
     worker_id: &str,
     now_us: i64,
 ) -> Result<u64> {
-    let mut done = 0;
-    for chunk in keys.chunks(crate::many::CHUNK) {
-        let mut p = crate::many::Placeholders::of(conn);
-        let sql = format!(
-            "UPDATE jobs SET done_at_us = {}, locked_by = NULL, locked_until_us = NULL \
-             WHERE locked_by = {} AND done_at_us IS NULL AND natural_key IN ({})",
-            p.one(),
-            p.one(),
-            p.list(chunk.len())
-        );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(now_us)
-            .bind(worker_id);
-        for key in chunk {
-            query = query.bind(key.as_str());
-        }
-        done += query.execute(&mut *conn).await?.rows_affected();
-    }
-    Ok(done)
+    update_held(conn, Held::Keys(keys), worker_id, Some(now_us)).await
 }
 
 /// Gives back the leases of `worker_id` on the jobs named `keys`, so that any worker may claim
@@ -586,20 +550,50 @@ pub async fn release_keys(
     keys: &[String],
     worker_id: &str,
 ) -> Result<u64> {
-    let mut released = 0;
-    for chunk in keys.chunks(crate::many::CHUNK) {
+    update_held(conn, Held::Keys(keys), worker_id, None).await
+}
+
+/// Jobs named by id or by natural key.
+#[derive(Clone, Copy)]
+enum Held<'a> {
+    Ids(&'a [i64]),
+    Keys(&'a [String]),
+}
+
+/// Ends the lease of `worker_id` on the undone jobs `held`: completed at `done_at_us`, or given
+/// back (`None`). Returns how many jobs it held.
+async fn update_held(
+    conn: &mut AnyConnection,
+    held: Held<'_>,
+    worker_id: &str,
+    done_at_us: Option<i64>,
+) -> Result<u64> {
+    let (column, len) = match held {
+        Held::Ids(ids) => ("id", ids.len()),
+        Held::Keys(keys) => ("natural_key", keys.len()),
+    };
+    let mut updated = 0;
+    for start in (0..len).step_by(crate::many::CHUNK) {
+        let end = (start + crate::many::CHUNK).min(len);
         let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
-            "UPDATE jobs SET locked_by = NULL, locked_until_us = NULL \
-             WHERE locked_by = {} AND done_at_us IS NULL AND natural_key IN ({})",
+            "UPDATE jobs SET done_at_us = {}, locked_by = NULL, locked_until_us = NULL \
+             WHERE locked_by = {} AND done_at_us IS NULL AND {column} IN ({})",
             p.one(),
-            p.list(chunk.len())
+            p.one(),
+            p.list(end - start)
         );
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(worker_id);
-        for key in chunk {
-            query = query.bind(key.as_str());
-        }
-        released += query.execute(&mut *conn).await?.rows_affected();
+        // Only placeholders and a constant column name are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(done_at_us)
+            .bind(worker_id);
+        query = match held {
+            Held::Ids(ids) => ids[start..end].iter().fold(query, |q, id| q.bind(*id)),
+            Held::Keys(keys) => keys[start..end]
+                .iter()
+                .fold(query, |q, key| q.bind(key.as_str())),
+        };
+        updated += query.execute(&mut *conn).await?.rows_affected();
     }
-    Ok(released)
+    Ok(updated)
 }
