@@ -53,14 +53,14 @@ impl<'a> BatchOutcome<'a> {
 }
 
 /// The integers and strings of a job's payload, and its business.
-struct Payload<'a> {
+pub(crate) struct Payload<'a> {
     job: &'a Job,
     business_id: i64,
     value: serde_json::Value,
 }
 
 impl<'a> Payload<'a> {
-    fn parse(job: &'a Job) -> Result<Payload<'a>, String> {
+    pub(crate) fn parse(job: &'a Job) -> Result<Payload<'a>, String> {
         let value: serde_json::Value =
             serde_json::from_str(&job.payload).map_err(|e| format!("payload: {e}"))?;
         // The job row names its business; older payloads repeat it.
@@ -78,7 +78,7 @@ impl<'a> Payload<'a> {
     }
 
     /// The first of `names` present (older payloads use other names).
-    fn int(&self, names: &[&str]) -> Result<i64, String> {
+    pub(crate) fn int(&self, names: &[&str]) -> Result<i64, String> {
         names
             .iter()
             .find_map(|name| self.value[*name].as_i64())

@@ -7,6 +7,7 @@
 use abo_service::batch::renew::{DueRenewal, Renewed, renew_many};
 use abo_store::{Store, StoreError, engine_scan, jobs, subscriptions};
 
+use crate::batch::Payload;
 use crate::{KIND_BILL_CUSTOMER, KIND_RENEW, KIND_START_DELAYED, Result};
 
 /// Renews up to `batch` subscriptions whose term is reached, in one
@@ -40,11 +41,11 @@ pub(crate) async fn renew_due(
         .map_err(store_err)?
         .iter()
         .filter(|job| job.run_at_us <= now_us)
+        // `BillNow` jobs name the customer `IdCustomer`.
         .filter_map(|job| {
-            let payload: serde_json::Value = serde_json::from_str(&job.payload).ok()?;
-            payload["customer_id"]
-                .as_i64()
-                .or_else(|| payload["IdCustomer"].as_i64())
+            Payload::parse(job)
+                .and_then(|p| p.int(&["customer_id", "IdCustomer"]))
+                .ok()
         })
         .collect();
     let due: Vec<DueRenewal> =
