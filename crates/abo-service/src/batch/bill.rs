@@ -9,11 +9,11 @@
 use std::collections::HashMap;
 
 use abo_store::balance_lines::{self, BalanceLine};
-use abo_store::invoices::{self, IssuedInvoice};
+use abo_store::invoices::{self, Invoice, IssuedInvoice};
 use abo_store::jobs::{self, Lease};
 use abo_store::{AnyConnection, billing_settings, businesses, customers};
 
-use super::collect::{DueCollection, prepare_many};
+use super::collect::prepare_issued;
 use crate::billing::collect::Prepared;
 use crate::billing::{self, BillOptions, JOB_COLLECT, draft_invoice, issue_effects};
 use crate::error::{Result, ServiceError};
@@ -39,7 +39,7 @@ pub struct Collection {
 /// each, in the caller's transaction, in the order given.
 ///
 /// With a `lease`, the invoices to be charged now (card) also have their
-/// first collection attempt written ([`prepare_many`], step 1 of a
+/// first collection attempt written ([`prepare_issued`], step 1 of a
 /// collection), and their `CollectInvoice` jobs enqueued already claimed by
 /// the lease's worker: that worker sends the charges once the transaction
 /// commits ([`Billed::collections`]); if it dies first, the jobs come back
@@ -124,7 +124,7 @@ pub async fn bill_many(
         let days = overdue_days[&invoice.segment_id];
         for job in issue_effects(invoice, customer, draft.method, days, now_us) {
             if lease.is_some() && job.kind == JOB_COLLECT && job.run_at_us <= now_us {
-                collect_now.push((job, invoice.id));
+                collect_now.push((job, invoice));
             } else {
                 effects.push(job);
             }
@@ -164,11 +164,11 @@ pub async fn bill_many(
 async fn start_collections(
     conn: &mut AnyConnection,
     business_id: i64,
-    jobs: Vec<(jobs::NewJob, i64)>,
+    jobs: Vec<(jobs::NewJob, &Invoice)>,
     lease: Lease<'_>,
     now_us: i64,
 ) -> Result<Vec<Collection>> {
-    let (new, invoice_ids): (Vec<jobs::NewJob>, Vec<i64>) = jobs.into_iter().unzip();
+    let (new, issued): (Vec<jobs::NewJob>, Vec<&Invoice>) = jobs.into_iter().unzip();
     let enqueued = jobs::enqueue_many_leased(conn, &new, lease, now_us).await?;
     if enqueued != new.len() as u64 {
         return Err(ServiceError::Conflict(
@@ -176,14 +176,7 @@ async fn start_collections(
         ));
     }
     // A new invoice's first collection is attempt 1 (`issue_effects`).
-    let due: Vec<DueCollection> = invoice_ids
-        .into_iter()
-        .map(|invoice_id| DueCollection {
-            invoice_id,
-            attempt: 1,
-        })
-        .collect();
-    let prepared = prepare_many(conn, business_id, &due, now_us).await?;
+    let prepared = prepare_issued(conn, business_id, &issued, now_us).await?;
     Ok(new
         .into_iter()
         .zip(prepared)

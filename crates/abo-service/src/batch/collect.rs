@@ -4,7 +4,9 @@
 //! - [`prepare_many`]: the invoices, their attempts and their payers'
 //!   permissions read at once, the new attempts written with one statement;
 //!   an invoice without a usable card or mandate (it gives up) goes through
-//!   [`prepare_collect`] alone;
+//!   [`prepare_collect`] alone; [`prepare_issued`] does the same for the
+//!   first attempts of invoices the caller has just inserted, whose rows it
+//!   already holds;
 //! - [`record_many`]: charges taken at once by a card (the common case)
 //!   mark their attempts and invoices paid with one statement each, with
 //!   their outbox rows; any other answer (pending debit, 3-D Secure,
@@ -45,12 +47,46 @@ pub async fn prepare_many(
             .map(|i| (i.id, i))
             .collect();
     let pairs: Vec<(i64, i64)> = due.iter().map(|d| (d.invoice_id, d.attempt)).collect();
-    let mut existing: HashMap<(i64, i64), payments::Payment> =
+    let existing: HashMap<(i64, i64), payments::Payment> =
         payments::find_attempts(conn, business_id, &pairs)
             .await?
             .into_iter()
             .map(|p| ((p.invoice_id, p.attempt), p))
             .collect();
+    prepare_known(conn, business_id, due, &invoices, existing, now_us).await
+}
+
+/// [`prepare_many`] for the first attempts of `issued`, invoices inserted in
+/// the caller's transaction (as [`invoices::insert_issued_many`] returned
+/// them): nothing to read back, and no attempt of theirs can exist yet.
+pub async fn prepare_issued(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    issued: &[&invoices::Invoice],
+    now_us: i64,
+) -> Result<Vec<Prepared>> {
+    let due: Vec<DueCollection> = issued
+        .iter()
+        .map(|i| DueCollection {
+            invoice_id: i.id,
+            attempt: 1,
+        })
+        .collect();
+    let invoices: HashMap<i64, invoices::Invoice> =
+        issued.iter().map(|i| (i.id, (*i).clone())).collect();
+    prepare_known(conn, business_id, &due, &invoices, HashMap::new(), now_us).await
+}
+
+/// Step 1 once the invoices of `due` and their attempts already started
+/// (`existing`, by invoice and attempt) are known.
+async fn prepare_known(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    due: &[DueCollection],
+    invoices: &HashMap<i64, invoices::Invoice>,
+    mut existing: HashMap<(i64, i64), payments::Payment>,
+    now_us: i64,
+) -> Result<Vec<Prepared>> {
     let mut payers: Vec<i64> = invoices.values().map(|i| i.customer_id).collect();
     payers.sort_unstable();
     payers.dedup();
