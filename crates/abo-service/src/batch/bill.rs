@@ -175,7 +175,7 @@ async fn start_collections(
             "collections were enqueued concurrently".into(),
         ));
     }
-    // A new invoice's first collection is attempt 1 (`issue_effects`).
+    // Attempt 1 of each: the attempt `issue_effects` enqueued the job for.
     let prepared = prepare_issued(conn, business_id, &issued, now_us).await?;
     Ok(new
         .into_iter()

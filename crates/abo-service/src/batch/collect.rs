@@ -40,12 +40,8 @@ pub async fn prepare_many(
     now_us: i64,
 ) -> Result<Vec<Prepared>> {
     let ids: Vec<i64> = due.iter().map(|d| d.invoice_id).collect();
-    let invoices: HashMap<i64, invoices::Invoice> =
-        invoices::get_many_heads(conn, business_id, &ids)
-            .await?
-            .into_iter()
-            .map(|i| (i.id, i))
-            .collect();
+    let heads = invoices::get_many_heads(conn, business_id, &ids).await?;
+    let invoices: HashMap<i64, &invoices::Invoice> = heads.iter().map(|i| (i.id, i)).collect();
     let pairs: Vec<(i64, i64)> = due.iter().map(|d| (d.invoice_id, d.attempt)).collect();
     let existing: HashMap<(i64, i64), payments::Payment> =
         payments::find_attempts(conn, business_id, &pairs)
@@ -72,8 +68,7 @@ pub async fn prepare_issued(
             attempt: 1,
         })
         .collect();
-    let invoices: HashMap<i64, invoices::Invoice> =
-        issued.iter().map(|i| (i.id, (*i).clone())).collect();
+    let invoices: HashMap<i64, &invoices::Invoice> = issued.iter().map(|i| (i.id, *i)).collect();
     prepare_known(conn, business_id, &due, &invoices, HashMap::new(), now_us).await
 }
 
@@ -83,7 +78,7 @@ async fn prepare_known(
     conn: &mut AnyConnection,
     business_id: i64,
     due: &[DueCollection],
-    invoices: &HashMap<i64, invoices::Invoice>,
+    invoices: &HashMap<i64, &invoices::Invoice>,
     mut existing: HashMap<(i64, i64), payments::Payment>,
     now_us: i64,
 ) -> Result<Vec<Prepared>> {
@@ -107,7 +102,7 @@ async fn prepare_known(
     let mut steps = Vec::with_capacity(due.len());
     let mut new = Vec::new();
     for d in due {
-        let Some(invoice) = invoices.get(&d.invoice_id) else {
+        let Some(&invoice) = invoices.get(&d.invoice_id) else {
             // Unknown here: the one-by-one path gives the error.
             steps.push(Step::Alone(*d));
             continue;
