@@ -5,7 +5,11 @@
 //! `cargo bench -p abo-engine --bench renewals` (release). Environment:
 //! - `ABO_BENCH_SUBSCRIPTIONS` (default 100000);
 //! - `ABO_BENCH_BACKENDS` (default `sqlite,postgres`; PostgreSQL runs when
-//!   `ABO_TEST_POSTGRES_URL` is set, in a fresh database).
+//!   `ABO_TEST_POSTGRES_URL` is set, in a fresh database);
+//! - `ABO_BENCH_ANALYZE` (set: PostgreSQL's statistics are gathered after
+//!   the setup, as autovacuum would after a bulk load; off by default);
+//! - `ABO_BENCH_LOG` (a tracing filter on stderr: `sqlx::query=debug` logs
+//!   every statement with its time, to find where a run's time goes).
 //!
 //! Prints subscriptions/s for the run (setup excluded) and the process's
 //! peak resident memory (VmHWM, setup included).
@@ -14,6 +18,10 @@
 mod fleet;
 
 use std::time::Instant;
+
+/// The allocator of the `abo` binary, so that the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use abo_engine::Engine;
 use abo_service::business::{BusinessSpec, create_business};
@@ -92,6 +100,12 @@ async fn run(store: Store, backend: &'static str, n: usize) {
             .await
             .unwrap();
     }
+    if std::env::var("ABO_BENCH_ANALYZE").is_ok() && backend == "postgres" {
+        // What autovacuum does after a bulk load (this machine's server runs
+        // without it): statistics of the business as set up.
+        let mut conn = store.acquire().await.unwrap();
+        sqlx::query("ANALYZE").execute(&mut *conn).await.unwrap();
+    }
     eprintln!(
         "[{backend}] setup of {n} subscriptions: {:.1} s",
         setup.elapsed().as_secs_f64()
@@ -140,6 +154,12 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
     let backends = std::env::var("ABO_BENCH_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    if std::env::var("ABO_BENCH_LOG").is_ok() {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::from_env("ABO_BENCH_LOG"))
+            .with_writer(std::io::stderr)
+            .init();
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

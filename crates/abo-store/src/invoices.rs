@@ -547,10 +547,7 @@ pub async fn insert_issued_many(
     let mut out: Vec<Invoice> = Vec::with_capacity(issued.len());
     for chunk in issued.chunks(crate::many::CHUNK) {
         let mut p = crate::many::Placeholders::of(conn);
-        let values = (0..chunk.len())
-            .map(|_| format!("({}, {})", p.list(19), p.list(3)))
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = p.tuples(chunk.len(), 22);
         let sql = format!(
             "INSERT INTO invoices (business_id, segment_id, customer_id, is_credit_note, \
              type_credit, credited_invoice_id, state, type_payment, currency, amount_subtotal, \

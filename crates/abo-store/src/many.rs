@@ -36,25 +36,52 @@ impl Placeholders {
 
     /// The next placeholder.
     pub(crate) fn one(&mut self) -> String {
+        let mut out = String::new();
+        self.push(&mut out);
+        out
+    }
+
+    /// Appends the next placeholder to `out` (a batch's statement has tens
+    /// of thousands: one allocation each showed in its profile).
+    fn push(&mut self, out: &mut String) {
         if self.sqlite {
-            return "?".into();
+            out.push('?');
+            return;
         }
-        let p = format!("${}", self.next);
+        use std::fmt::Write;
+        let _ = write!(out, "${}", self.next);
         self.next += 1;
-        p
+    }
+
+    /// Appends `n` placeholders, comma-separated, to `out`.
+    fn push_list(&mut self, n: usize, out: &mut String) {
+        for i in 0..n {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.push(out);
+        }
     }
 
     /// `n` placeholders, comma-separated (for `IN (…)`).
     pub(crate) fn list(&mut self, n: usize) -> String {
-        (0..n).map(|_| self.one()).collect::<Vec<_>>().join(", ")
+        let mut out = String::with_capacity(n * 8);
+        self.push_list(n, &mut out);
+        out
     }
 
     /// `rows` tuples of `width` placeholders (for `VALUES …`).
     pub(crate) fn tuples(&mut self, rows: usize, width: usize) -> String {
-        (0..rows)
-            .map(|_| format!("({})", self.list(width)))
-            .collect::<Vec<_>>()
-            .join(", ")
+        let mut out = String::with_capacity(rows * (width * 8 + 4));
+        for row in 0..rows {
+            if row > 0 {
+                out.push_str(", ");
+            }
+            out.push('(');
+            self.push_list(width, &mut out);
+            out.push(')');
+        }
+        out
     }
 }
 

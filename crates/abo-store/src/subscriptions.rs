@@ -671,6 +671,13 @@ pub async fn due_for_renewal_in(
 
 /// Which of `buyer_ids` buy an active subscription due for renewal at `now_us` (the engine's
 /// batches bill a buyer right after its renewals only when none is left).
+///
+/// "Active" is tested as `substr(state, 1, 6) = 'Active'`, not `LIKE 'Active%'`: the same rows,
+/// but a condition from which the database cannot infer the predicate of the partial index
+/// `subscriptions_due_idx`. With `LIKE`, Postgres read that index, that is every subscription
+/// of the business due by now, for each batch (225 ms per batch of 1,000 at 50,000 due, a third
+/// of the renewal benchmark's time); here it can only look the buyers up by
+/// `subscriptions_buyer_idx`.
 pub async fn buyers_with_due_renewals(
     conn: &mut AnyConnection,
     business_id: i64,
@@ -682,7 +689,7 @@ pub async fn buyers_with_due_renewals(
         let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
             "SELECT DISTINCT customer_buyer_id FROM subscriptions WHERE business_id = {} \
-             AND customer_buyer_id IN ({}) AND state LIKE 'Active%' AND {DUE_AT} <= {}",
+             AND customer_buyer_id IN ({}) AND substr(state, 1, 6) = 'Active' AND {DUE_AT} <= {}",
             p.one(),
             p.list(chunk.len()),
             p.one()

@@ -35,12 +35,37 @@ pub(crate) async fn write_outbox(
     let listened = webhooks::listened_triggers(conn, business_id).await?;
     let (done, pending): (Vec<_>, Vec<_>) = rows.into_iter().partition(|job| {
         job.kind == JOB_WEBHOOK
-            && serde_json::from_str::<serde_json::Value>(&job.payload)
-                .ok()
-                .and_then(|p| p["TypeTrigger"].as_str().map(str::to_owned))
-                .is_some_and(|trigger| !webhooks::listens(&listened, &trigger))
+            && trigger_of(&job.payload).is_some_and(|t| !webhooks::listens(&listened, &t))
     });
     jobs::record_done_many(conn, &done, now_us).await?;
     jobs::enqueue_many(conn, &pending, now_us).await?;
     Ok(())
+}
+
+/// The `TypeTrigger` of a webhook payload, read without building the rest
+/// of it (the other fields are skipped, not allocated).
+fn trigger_of(payload: &str) -> Option<std::borrow::Cow<'_, str>> {
+    #[derive(serde::Deserialize)]
+    struct Head<'a> {
+        #[serde(rename = "TypeTrigger", borrow)]
+        trigger: Option<std::borrow::Cow<'a, str>>,
+    }
+    serde_json::from_str::<Head>(payload).ok()?.trigger
+}
+
+#[cfg(test)]
+mod tests {
+    use super::trigger_of;
+
+    #[test]
+    fn the_trigger_is_read_from_anywhere_in_the_payload() {
+        let payload = r#"{"IdInvoice":4,"InvoiceDebit":{"Id":4,"TypeTrigger":"x"},"TypeTrigger":"InvoiceDebitPaid"}"#;
+        assert_eq!(trigger_of(payload).as_deref(), Some("InvoiceDebitPaid"));
+        assert_eq!(
+            trigger_of(r#"{"TypeTrigger":"A\u0042"}"#).as_deref(),
+            Some("AB")
+        );
+        assert_eq!(trigger_of(r#"{"IdInvoice":4}"#), None);
+        assert_eq!(trigger_of("not json"), None);
+    }
 }
