@@ -595,8 +595,8 @@ pub(crate) fn collect_job(
 }
 
 /// The payload of an invoice's webhook, written straight from the rows (an
-/// outbox row per invoice event: the renewal benchmark writes four per
-/// renewal). Fields in alphabetical order: the order a `json!` map had.
+/// outbox row per invoice event: three per renewal paid by card). Fields in
+/// alphabetical order: the order a `json!` map had.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct InvoiceWebhook<'a> {
