@@ -6,7 +6,7 @@
 //! - `ABO_BENCH_SUBSCRIPTIONS` (default 100000);
 //! - `ABO_BENCH_BACKENDS` (default `sqlite,postgres`; PostgreSQL runs when
 //!   `ABO_TEST_POSTGRES_URL` is set, in a fresh database);
-//! - `ABO_BENCH_ANALYZE` (set: PostgreSQL's statistics are gathered after
+//! - `ABO_BENCH_ANALYZE` (`1`: PostgreSQL's statistics are gathered after
 //!   the setup, as autovacuum would after a bulk load; off by default);
 //! - `ABO_BENCH_LOG` (a tracing filter on stderr: `sqlx::query=debug` logs
 //!   every statement with its time, to find where a run's time goes).
@@ -100,7 +100,7 @@ async fn run(store: Store, backend: &'static str, n: usize) {
             .await
             .unwrap();
     }
-    if std::env::var("ABO_BENCH_ANALYZE").is_ok() && backend == "postgres" {
+    if std::env::var("ABO_BENCH_ANALYZE").as_deref() == Ok("1") && backend == "postgres" {
         // What autovacuum does after a bulk load (this machine's server runs
         // without it): statistics of the business as set up.
         let mut conn = store.acquire().await.unwrap();

@@ -801,8 +801,8 @@ mod tests {
                 "Currency": "EUR",
             },
         });
-        // The same text, byte for byte: natural keys aside, the outbox rows
-        // of the batched and one-by-one runs are compared as text.
+        // The same text, byte for byte, as the `json!` map wrote: outbox rows
+        // written before and after the change read alike.
         assert_eq!(serde_json::to_string(&payload).unwrap(), before.to_string());
     }
 
