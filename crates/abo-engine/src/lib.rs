@@ -30,7 +30,7 @@ use std::sync::Arc;
 
 use abo_service::ServiceError;
 use abo_service::billing::{CollectOutcome, Gateways};
-use abo_store::{Store, StoreError, businesses, jobs, subscriptions};
+use abo_store::{Backend, Store, StoreError, businesses, jobs, subscriptions};
 
 mod batch;
 mod scan;
@@ -70,6 +70,8 @@ const LEASE_US: i64 = 60 * 1_000_000;
 /// 1,000 costs a few statements per table ([`batch`]) and holds the write
 /// lock of a SQLite database for tens of milliseconds.
 const BATCH: i64 = 1000;
+/// Renewal batches run at once on Postgres ([`Engine::lanes`]).
+const POSTGRES_LANES: usize = 2;
 /// Rounds per call at most (a round that finds nothing ends the call).
 const MAX_ROUNDS: usize = 10_000;
 
@@ -258,29 +260,24 @@ impl Engine {
             let mut renewed = 0;
             let mut enqueued = 0;
             if self.batches {
-                let lease = jobs::Lease {
-                    worker_id,
-                    locked_until_us: lease_now_us + LEASE_US,
-                };
-                match scan::renew_due(&self.store, business_id, now_us, batch, lease).await {
-                    Ok(done) => {
-                        renewed = done.renewals;
-                        report.renewals += done.renewals;
-                        report.invoices += done.invoices;
-                        match self
-                            .collect_started(business_id, done.collections, now_us, worker_id)
+                // Each lane renews a batch of its own (`FOR UPDATE SKIP LOCKED`
+                // keeps them apart, as between nodes).
+                let mut lanes = tokio::task::JoinSet::new();
+                for _ in 0..self.lanes() {
+                    let engine = self.clone();
+                    let worker_id = worker_id.to_owned();
+                    lanes.spawn(async move {
+                        engine
+                            .renewal_batch(business_id, now_us, lease_now_us, batch, &worker_id)
                             .await
-                        {
-                            Ok(collected) => report.add(collected),
-                            // Their jobs are given back: they run alone.
-                            Err(error) => tracing::warn!(%error, "collections not recorded"),
-                        }
-                    }
-                    Err(error) => {
-                        tracing::info!(%error, "renewal batch rolled back: one by one");
-                        report.batches_rolled_back += 1;
-                        enqueued += scan::renewals(&self.store, business_id, now_us, batch).await?;
-                    }
+                    });
+                }
+                while let Some(lane) = lanes.join_next().await {
+                    let lane = lane.map_err(|e| {
+                        EngineError::Service(ServiceError::Internal(format!("renewal lane: {e}")))
+                    })??;
+                    renewed += lane.renewals;
+                    report.add(lane);
                 }
             } else {
                 enqueued += scan::renewals(&self.store, business_id, now_us, batch).await?;
@@ -313,6 +310,56 @@ impl Engine {
             report.webhooks_dispatched += dispatched;
             if !claimed_any && dispatched == 0 && renewed == 0 {
                 break;
+            }
+        }
+        Ok(report)
+    }
+
+    /// How many renewal batches run at once. Postgres: two, so that one
+    /// batch's statements run on the server while the other's wait for this
+    /// node (its reads, charges and commit): the second core is otherwise
+    /// idle. SQLite: one, as it has one writer.
+    fn lanes(&self) -> usize {
+        match self.store.backend() {
+            Backend::Postgres => POSTGRES_LANES,
+            Backend::Sqlite => 1,
+        }
+    }
+
+    /// One renewal batch (`scan::renew_due`) and the card charges it
+    /// started. A batch that rolled back leaves its renewals to `Renew` jobs,
+    /// which go one by one.
+    async fn renewal_batch(
+        &self,
+        business_id: i64,
+        now_us: i64,
+        lease_now_us: i64,
+        batch: i64,
+        worker_id: &str,
+    ) -> Result<RunReport> {
+        let mut report = RunReport::default();
+        let lease = jobs::Lease {
+            worker_id,
+            locked_until_us: lease_now_us + LEASE_US,
+        };
+        match scan::renew_due(&self.store, business_id, now_us, batch, lease).await {
+            Ok(done) => {
+                report.renewals += done.renewals;
+                report.invoices += done.invoices;
+                match self
+                    .collect_started(business_id, done.collections, now_us, worker_id)
+                    .await
+                {
+                    Ok(collected) => report.add(collected),
+                    // Their jobs are given back: they run alone.
+                    Err(error) => tracing::warn!(%error, "collections not recorded"),
+                }
+            }
+            Err(error) => {
+                tracing::info!(%error, "renewal batch rolled back: one by one");
+                report.batches_rolled_back += 1;
+                report.renewals_enqueued +=
+                    scan::renewals(&self.store, business_id, now_us, batch).await?;
             }
         }
         Ok(report)

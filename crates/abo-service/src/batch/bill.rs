@@ -57,22 +57,35 @@ pub async fn bill_many(
         .copied()
         .filter(|id| seen.insert(*id))
         .collect();
-    let business = businesses::get(conn, business_id).await?;
     let customers: HashMap<i64, customers::Customer> =
         customers::get_many(conn, business_id, &order)
             .await?
             .into_iter()
             .map(|c| (c.id, c))
             .collect();
+    bill_known(conn, business_id, &order, &customers, now_us, lease).await
+}
+
+/// [`bill_many`] of `order` (customer ids, each once), whose rows the caller
+/// has read in its transaction (`customers`, by id).
+pub(super) async fn bill_known(
+    conn: &mut AnyConnection,
+    business_id: i64,
+    order: &[i64],
+    customers: &HashMap<i64, customers::Customer>,
+    now_us: i64,
+    lease: Option<Lease<'_>>,
+) -> Result<Billed> {
+    let business = businesses::get(conn, business_id).await?;
     let mut due: HashMap<i64, Vec<BalanceLine>> = HashMap::new();
-    for line in balance_lines::due_of_customers(conn, business_id, &order).await? {
+    for line in balance_lines::due_of_customers(conn, business_id, order).await? {
         due.entry(line.customer_id).or_default().push(line);
     }
 
     // Drafts, in customer order; invoices of nothing to pay go alone.
     let mut drafts = Vec::new();
     let mut alone = Vec::new();
-    for id in &order {
+    for id in order {
         let customer = customers
             .get(id)
             .ok_or_else(|| ServiceError::NotFound(format!("customer {id}")))?;

@@ -16,7 +16,7 @@ use abo_store::{
     subscription_discounts,
 };
 
-use super::bill::{Collection, bill_many};
+use super::bill::{Collection, bill_known};
 use crate::error::Result;
 use crate::renewal::{
     self, billing_job, features_write_nothing, next_schedule, reached_term, webhook_job,
@@ -41,7 +41,7 @@ pub struct Renewed {
     pub renewals: u64,
     /// Invoices issued to the buyers of the common-case renewals.
     pub invoices: u64,
-    /// Their card collections started at once ([`bill_many`] with a lease).
+    /// Their card collections started at once ([`bill_many`](super::bill::bill_many) with a lease).
     pub collections: Vec<Collection>,
 }
 
@@ -49,11 +49,11 @@ pub struct Renewed {
 /// transaction.
 ///
 /// The buyers of the common-case renewals are billed at once, in the same
-/// transaction, by [`bill_many`]: what their `BillCustomer` job would do at
+/// transaction, by [`bill_many`](super::bill::bill_many): what their `BillCustomer` job would do at
 /// the same instant, without writing, claiming and completing it. A buyer
 /// with another subscription still due gets the job instead, as one by one,
 /// so that its renewals of the term are billed together. `lease`: see
-/// [`bill_many`].
+/// [`bill_many`](super::bill::bill_many).
 pub async fn renew_many(
     conn: &mut AnyConnection,
     business_id: i64,
@@ -74,7 +74,7 @@ pub async fn renew_many(
     let mut buyer_ids: Vec<i64> = taken.iter().map(|s| s.customer_buyer_id).collect();
     buyer_ids.sort_unstable();
     buyer_ids.dedup();
-    let buyers: HashMap<i64, customers::Customer> =
+    let buyer_rows: HashMap<i64, customers::Customer> =
         customers::get_many(conn, business_id, &buyer_ids)
             .await?
             .into_iter()
@@ -89,7 +89,7 @@ pub async fn renew_many(
             e.insert(SegmentRules::load(conn, business_id, sub.segment_id, now_us).await?);
         }
         let rules = &settings[&sub.segment_id];
-        let buyer = buyers.get(&sub.customer_buyer_id);
+        let buyer = buyer_rows.get(&sub.customer_buyer_id);
         let common = !discounted.contains(&sub.id)
             && buyer.is_some_and(|b| rules.renews_plainly(b, sub.amount_recurrence))
             && plain.add(sub, &rules.now)?;
@@ -132,7 +132,8 @@ pub async fn renew_many(
             renewed.renewals += 1;
         }
     }
-    let billed = bill_many(conn, business_id, &bill_now, now_us, lease).await?;
+    // Renewals write no customer row: those read above are still current.
+    let billed = bill_known(conn, business_id, &bill_now, &buyer_rows, now_us, lease).await?;
     renewed.invoices = billed.invoices;
     renewed.collections = billed.collections;
     Ok(renewed)
