@@ -6,7 +6,8 @@
 //! - renewals are found by a scan and carried out in batches in the scan's
 //!   own transaction, which takes each subscription at the period and state
 //!   it was found due in (Postgres: rows locked `FOR UPDATE SKIP LOCKED`, so
-//!   nodes share them), bills the buyers and starts their card payments
+//!   nodes, and the lanes of a node, share them), bills the buyers and
+//!   starts their card payments
 //!   (`scan::renew_due`); the one-by-one engine, and a batch that failed,
 //!   turn them into `Renew` jobs instead. Delayed starts become
 //!   `StartDelayed` jobs. A job's natural key names the subscription, its

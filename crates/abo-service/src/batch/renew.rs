@@ -41,7 +41,8 @@ pub struct Renewed {
     pub renewals: u64,
     /// Invoices issued to the buyers of the common-case renewals.
     pub invoices: u64,
-    /// Their card collections started at once ([`bill_many`](super::bill::bill_many) with a lease).
+    /// Their card collections started at once (billed with a lease: see
+    /// [`bill_many`](super::bill::bill_many)).
     pub collections: Vec<Collection>,
 }
 
@@ -49,11 +50,11 @@ pub struct Renewed {
 /// transaction.
 ///
 /// The buyers of the common-case renewals are billed at once, in the same
-/// transaction, by [`bill_many`](super::bill::bill_many): what their `BillCustomer` job would do at
-/// the same instant, without writing, claiming and completing it. A buyer
-/// with another subscription still due gets the job instead, as one by one,
-/// so that its renewals of the term are billed together. `lease`: see
-/// [`bill_many`](super::bill::bill_many).
+/// transaction, as by [`bill_many`](super::bill::bill_many): what their
+/// `BillCustomer` job would do at the same instant, without writing,
+/// claiming and completing it. A buyer with another subscription still due
+/// gets the job instead, as one by one, so that its renewals of the term are
+/// billed together. `lease`: see `bill_many`.
 pub async fn renew_many(
     conn: &mut AnyConnection,
     business_id: i64,
