@@ -318,8 +318,11 @@ impl Engine {
 
     /// How many renewal batches run at once. Postgres: two, so that one
     /// batch's statements run on the server while the other's wait for this
-    /// node (its reads, charges and commit): the second core is otherwise
-    /// idle. SQLite: one, as it has one writer.
+    /// node (its reads, charges and commit); they still queue for their
+    /// segment's invoice numbers, held from `take_numbers` to the commit.
+    /// Measured on 2 cores (renewal benchmark, 20,000 subscriptions): one
+    /// lane 3,438/s, two 4,445/s, three 4,489/s. SQLite: one, as it has one
+    /// writer.
     fn lanes(&self) -> usize {
         match self.store.backend() {
             Backend::Postgres => POSTGRES_LANES,
