@@ -538,7 +538,9 @@ pub struct IssuedInvoice {
 
 /// Inserts many invoices already issued at `now_us` (the batch form of [`create_draft`] then
 /// [`issue`]: the same rows, without the draft step), with their lines. Returned in the order
-/// given.
+/// given, WITHOUT their lines (`lines` left empty, as by [`get_many_heads`]: what follows an
+/// issue in a batch, its outbox rows and its collection, needs only the head; reading a
+/// thousand lines back cost more than writing them).
 pub async fn insert_issued_many(
     conn: &mut AnyConnection,
     issued: &[IssuedInvoice],
@@ -612,7 +614,6 @@ pub async fn insert_issued_many(
                 .map(move |(position, l)| (invoice.id, position as i64, l))
         })
         .collect();
-    let mut by_invoice: std::collections::HashMap<i64, Vec<InvoiceLine>> = Default::default();
     for chunk in lines.chunks(crate::many::CHUNK) {
         let mut p = crate::many::Placeholders::of(conn);
         let sql = format!(
@@ -621,41 +622,24 @@ pub async fn insert_issued_many(
              date_period_start_us, date_period_end_us) VALUES {}",
             p.tuples(chunk.len(), 12)
         );
-        let bind = |mut query: crate::many::Query<'static>| {
-            for (invoice_id, position, l) in chunk {
-                query = query
-                    .bind(*invoice_id)
-                    .bind(*position)
-                    .bind(l.balance_line_id)
-                    .bind(l.type_line.as_str())
-                    .bind(l.label.as_str())
-                    .bind(l.quantity)
-                    .bind(l.unit_amount)
-                    .bind(l.amount_subtotal)
-                    .bind(l.tax_rate.as_str())
-                    .bind(l.amount_tax)
-                    .bind(l.date_period_start_us)
-                    .bind(l.date_period_end_us);
-            }
-            query
-        };
-        let rows = crate::many::insert_returning(
-            conn,
-            "invoice_lines.inserted",
-            "invoice_lines",
-            sql,
-            bind,
-        )
-        .await?;
-        for row in rows {
-            let line = line_from_row(&row)?;
-            by_invoice.entry(line.invoice_id).or_default().push(line);
+        // Only placeholders are interpolated; every value is bound.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for (invoice_id, position, l) in chunk {
+            query = query
+                .bind(*invoice_id)
+                .bind(*position)
+                .bind(l.balance_line_id)
+                .bind(l.type_line.as_str())
+                .bind(l.label.as_str())
+                .bind(l.quantity)
+                .bind(l.unit_amount)
+                .bind(l.amount_subtotal)
+                .bind(l.tax_rate.as_str())
+                .bind(l.amount_tax)
+                .bind(l.date_period_start_us)
+                .bind(l.date_period_end_us);
         }
-    }
-    for invoice in &mut out {
-        let mut lines = by_invoice.remove(&invoice.id).unwrap_or_default();
-        lines.sort_by_key(|l| (l.position, l.id));
-        invoice.lines = lines;
+        query.execute(&mut *conn).await?;
     }
     Ok(out)
 }
