@@ -7,9 +7,9 @@ use abo_store::Store;
 use sqlx::Row;
 
 /// What the business's billing wrote, without the ids that depend on the
-/// order of work: one text row per balance line, invoice and payment (keyed
-/// by customer reference), sorted; and the outbox rows counted by kind and
-/// natural key with its numbers blanked.
+/// order of work: one text row per balance line, invoice, invoice line and
+/// payment (keyed by customer reference), sorted; and the outbox rows counted
+/// by kind and natural key with its numbers blanked.
 pub async fn outcome(store: &Store, business: i64) -> (Vec<String>, BTreeMap<String, usize>) {
     let mut conn = store.acquire().await.unwrap();
     let mut rows = Vec::new();
@@ -60,6 +60,34 @@ pub async fn outcome(store: &Store, business: i64) -> (Vec<String>, BTreeMap<Str
             r.get::<i64, _>(3),
             r.get::<String, _>(4),
             r.get::<i64, _>(5),
+        ));
+    }
+    // What each invoice prints: its lines, in position.
+    for r in sqlx::query(
+        "SELECT c.reference, l.position, l.type_line, l.label, l.quantity, l.unit_amount, \
+         l.amount_subtotal, l.tax_rate, l.amount_tax, l.date_period_start_us, \
+         l.date_period_end_us \
+         FROM invoice_lines l JOIN invoices i ON i.id = l.invoice_id \
+         JOIN customers c ON c.id = i.customer_id WHERE i.business_id = $1",
+    )
+    .bind(business)
+    .fetch_all(&mut *conn)
+    .await
+    .unwrap()
+    {
+        rows.push(format!(
+            "invoice line {} #{} {} {:?} {} {} {} {} {} {:?} {:?}",
+            r.get::<String, _>(0),
+            r.get::<i64, _>(1),
+            r.get::<String, _>(2),
+            r.get::<String, _>(3),
+            r.get::<i64, _>(4),
+            r.get::<i64, _>(5),
+            r.get::<i64, _>(6),
+            r.get::<String, _>(7),
+            r.get::<i64, _>(8),
+            r.get::<Option<i64>, _>(9),
+            r.get::<Option<i64>, _>(10),
         ));
     }
     rows.sort();
