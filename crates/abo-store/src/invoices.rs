@@ -536,6 +536,42 @@ pub struct IssuedInvoice {
     pub full_number: String,
 }
 
+impl IssuedInvoice {
+    /// The row [`insert_issued_many`] writes for it, under `id`, without its
+    /// lines (known from what was written: reading back a thousand invoices
+    /// with their buyers' snapshots cost more than writing them).
+    fn inserted(&self, id: i64, now_us: i64) -> Invoice {
+        let n = &self.new;
+        Invoice {
+            id,
+            business_id: n.business_id,
+            segment_id: n.segment_id,
+            customer_id: n.customer_id,
+            number: Some(self.number),
+            full_number: Some(self.full_number.clone()),
+            is_credit_note: n.is_credit_note,
+            type_credit: n.type_credit.clone(),
+            credited_invoice_id: n.credited_invoice_id,
+            state: self.state.clone(),
+            type_payment: n.type_payment.clone(),
+            currency: n.currency.clone(),
+            amount_subtotal: n.amount_subtotal,
+            amount_tax: n.amount_tax,
+            amount_total: n.amount_total,
+            date_issue_us: Some(now_us),
+            date_payment_us: None,
+            date_payment_limit_us: n.date_payment_limit_us,
+            date_payment_scheduled_us: n.date_payment_scheduled_us,
+            note: n.note.clone(),
+            reason: n.reason.clone(),
+            buyer: n.buyer.clone(),
+            lines: Vec::new(),
+            created_at_us: now_us,
+            updated_at_us: now_us,
+        }
+    }
+}
+
 /// Inserts many invoices already issued at `now_us` (the batch form of [`create_draft`] then
 /// [`issue`]: the same rows, without the draft step), with their lines. Returned in the order
 /// given, WITHOUT their lines (`lines` left empty, as by [`get_many_heads`]: what follows an
@@ -587,20 +623,24 @@ pub async fn insert_issued_many(
             }
             query
         };
-        let rows =
-            crate::many::insert_returning(conn, "invoices.inserted", "invoices", sql, bind).await?;
-        let mut by_number = std::collections::HashMap::new();
+        let rows = crate::many::insert_returning(
+            conn,
+            "invoices.inserted",
+            "invoices",
+            "id, full_number",
+            sql,
+            bind,
+        )
+        .await?;
+        let mut ids = std::collections::HashMap::with_capacity(rows.len());
         for row in rows {
-            let invoice = from_row(&row)?;
-            by_number.insert(invoice.full_number.clone(), invoice);
+            ids.insert(row.s("full_number")?, row.i("id")?);
         }
         for i in chunk {
-            let invoice = by_number
-                .remove(&Some(i.full_number.clone()))
-                .ok_or_else(|| {
-                    StoreError::Conflict(format!("invoice {} not inserted", i.full_number))
-                })?;
-            out.push(invoice);
+            let id = ids.remove(&i.full_number).ok_or_else(|| {
+                StoreError::Conflict(format!("invoice {} not inserted", i.full_number))
+            })?;
+            out.push(i.inserted(id, now_us));
         }
     }
     let lines: Vec<(i64, i64, &NewInvoiceLine)> = out

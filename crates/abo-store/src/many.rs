@@ -179,26 +179,29 @@ pub(crate) async fn fetch<'q>(
 }
 
 /// Runs the `INSERT` `sql` into `table` (values bound by `bind`) and returns
-/// the rows it inserted (a row left out by `ON CONFLICT DO NOTHING` is not).
-/// Postgres: `RETURNING *`. SQLite, which hands returned rows over one by
-/// one (see [`fetch`]): the rows of `table` whose id is above the highest
-/// before the insert, read packed — the caller's transaction holds SQLite's
-/// one write lock, so they are the rows this statement inserted.
+/// the `columns` (the keys telling the rows apart, with `id`) of the rows it
+/// inserted (a row left out by `ON CONFLICT DO NOTHING` is not): the caller
+/// knows the rest, having written it. Postgres: `RETURNING`. SQLite, which
+/// hands returned rows over one by one (see [`fetch`]): the rows of `table`
+/// whose id is above the highest before the insert, read packed — the
+/// caller's transaction holds SQLite's one write lock, so they are the rows
+/// this statement inserted.
 pub(crate) async fn insert_returning<'q>(
     conn: &mut AnyConnection,
     key: &'static str,
     table: &'static str,
+    columns: &'static str,
     sql: String,
     bind: impl FnOnce(Query<'q>) -> Query<'q>,
 ) -> sqlx::Result<Vec<Row>> {
     if !conn.backend_name().eq_ignore_ascii_case("sqlite") {
-        let returning = format!("{sql} RETURNING *");
+        let returning = format!("{sql} RETURNING {columns}");
         let rows = bind(sqlx::query(sqlx::AssertSqlSafe(returning)))
             .fetch_all(&mut *conn)
             .await?;
         return Ok(rows.into_iter().map(Row::Any).collect());
     }
-    // Only the caller's constant table name is interpolated.
+    // Only the caller's constant table and column names are interpolated.
     let last: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "SELECT COALESCE(MAX(id), 0) FROM {table}"
     )))
@@ -207,7 +210,7 @@ pub(crate) async fn insert_returning<'q>(
     bind(sqlx::query(sqlx::AssertSqlSafe(sql)))
         .execute(&mut *conn)
         .await?;
-    let select = format!("SELECT * FROM {table} WHERE id > $1 ORDER BY id");
+    let select = format!("SELECT {columns} FROM {table} WHERE id > $1 ORDER BY id");
     fetch(conn, key, select, |q| q.bind(last)).await
 }
 

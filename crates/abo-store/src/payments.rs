@@ -7,7 +7,7 @@
 
 use sqlx::AnyConnection;
 
-use crate::error::{OrNotFound, Result};
+use crate::error::{OrNotFound, Result, StoreError};
 use crate::row::RowExt;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -181,6 +181,30 @@ pub struct NewPayment {
     pub state: String,
     pub note: Option<String>,
     pub date_payment_us: Option<i64>,
+}
+
+impl NewPayment {
+    /// The row [`insert_attempts`] writes for it, under `id` (known from
+    /// what was written, not read back).
+    fn inserted(&self, id: i64, now_us: i64) -> Payment {
+        Payment {
+            id,
+            business_id: self.business_id,
+            invoice_id: self.invoice_id,
+            attempt: self.attempt,
+            type_payment: self.type_payment.clone(),
+            permission_id: self.permission_id,
+            charge_id: None,
+            amount: self.amount,
+            currency: self.currency.clone(),
+            state: self.state.clone(),
+            failure_reason: None,
+            note: self.note.clone(),
+            date_payment_us: self.date_payment_us,
+            created_at_us: now_us,
+            updated_at_us: now_us,
+        }
+    }
 }
 
 fn payment_from_row(r: &impl RowExt) -> sqlx::Result<Payment> {
@@ -420,10 +444,25 @@ pub async fn insert_attempts(
             }
             query
         };
-        let rows =
-            crate::many::insert_returning(conn, "payments.inserted", "payments", sql, bind).await?;
+        let rows = crate::many::insert_returning(
+            conn,
+            "payments.inserted",
+            "payments",
+            "id, invoice_id, attempt",
+            sql,
+            bind,
+        )
+        .await?;
+        let mut written: std::collections::HashMap<(i64, i64), &NewPayment> = chunk
+            .iter()
+            .map(|p| ((p.invoice_id, p.attempt), p))
+            .collect();
         for row in rows {
-            out.push(payment_from_row(&row)?);
+            let key = (row.i("invoice_id")?, row.i("attempt")?);
+            let new = written
+                .remove(&key)
+                .ok_or_else(|| StoreError::Conflict(format!("payment {key:?} inserted twice")))?;
+            out.push(new.inserted(row.i("id")?, now_us));
         }
     }
     Ok(out)

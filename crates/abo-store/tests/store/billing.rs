@@ -331,3 +331,79 @@ async fn idempotency_keys(store: Store) {
     );
 }
 abo_store::both_backends!(idempotency_keys => sqlite_idempotency_keys, postgres_idempotency_keys);
+
+/// The batch inserts build the invoices and payments they return from what
+/// they wrote, without reading them back: what they return must be what is
+/// stored, field by field (a column given a value by the database, or a
+/// field built wrong, fails here).
+async fn batch_inserts_return_what_they_stored(store: Store) {
+    use abo_store::invoices::IssuedInvoice;
+    use abo_store::payments::{self, NewPayment};
+
+    let t = tenant(&store, "A").await;
+    let mut tx = store.begin().await.unwrap();
+    let cust = customer(&mut tx, &t, "cust-1").await;
+    let numbers = invoices::take_numbers(&mut tx, t.bid(), t.sid(), false, 3)
+        .await
+        .unwrap();
+    let issued: Vec<IssuedInvoice> = numbers
+        .into_iter()
+        .enumerate()
+        .map(|(i, (number, full_number))| {
+            let mut new = draft(&t, cust.id, 1000 * (i as i64 + 1));
+            new.type_payment = "Card".into();
+            new.note = (i == 1).then(|| "note".into());
+            new.date_payment_scheduled_us = Some(NOW + 3);
+            IssuedInvoice {
+                new,
+                state: "DueAuto".into(),
+                number,
+                full_number,
+            }
+        })
+        .collect();
+    let returned = invoices::insert_issued_many(&mut tx, &issued, NOW)
+        .await
+        .unwrap();
+    let ids: Vec<i64> = returned.iter().map(|i| i.id).collect();
+    let stored = invoices::get_many_heads(&mut tx, t.bid(), &ids)
+        .await
+        .unwrap();
+    assert_eq!(returned.len(), 3);
+    assert_eq!(returned, stored);
+    assert_eq!(returned[2].full_number, Some(issued[2].full_number.clone()));
+
+    let attempt = |invoice: &invoices::Invoice| NewPayment {
+        business_id: t.bid(),
+        invoice_id: invoice.id,
+        attempt: 1,
+        type_payment: "Card".into(),
+        permission_id: None,
+        amount: invoice.amount_total,
+        currency: "EUR".into(),
+        state: "Started".into(),
+        note: Some("first".into()),
+        date_payment_us: None,
+    };
+    // The first invoice's attempt exists already: it is skipped.
+    payments::insert_attempts(&mut tx, &[attempt(&returned[0])], NOW)
+        .await
+        .unwrap();
+    let new: Vec<NewPayment> = returned.iter().map(attempt).collect();
+    let mut inserted = payments::insert_attempts(&mut tx, &new, NOW + 1)
+        .await
+        .unwrap();
+    inserted.sort_by_key(|p| p.invoice_id);
+    assert_eq!(
+        inserted.iter().map(|p| p.invoice_id).collect::<Vec<_>>(),
+        ids[1..]
+    );
+    let pairs: Vec<(i64, i64)> = ids[1..].iter().map(|id| (*id, 1)).collect();
+    let mut found = payments::find_attempts(&mut tx, t.bid(), &pairs)
+        .await
+        .unwrap();
+    found.sort_by_key(|p| p.invoice_id);
+    assert_eq!(inserted, found);
+    tx.commit().await.unwrap();
+}
+abo_store::both_backends!(batch_inserts_return_what_they_stored => sqlite_batch_inserts_return_what_they_stored, postgres_batch_inserts_return_what_they_stored);
