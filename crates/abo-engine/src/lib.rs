@@ -72,7 +72,7 @@ const LEASE_US: i64 = 60 * 1_000_000;
 /// lock of a SQLite database for tens of milliseconds.
 const BATCH: i64 = 1000;
 /// Renewal batches run at once on Postgres ([`Engine::lanes`]).
-const POSTGRES_LANES: usize = 2;
+const POSTGRES_LANES: usize = 4;
 /// Rounds per call at most (a round that finds nothing ends the call).
 const MAX_ROUNDS: usize = 10_000;
 
@@ -316,13 +316,13 @@ impl Engine {
         Ok(report)
     }
 
-    /// How many renewal batches run at once. Postgres: two, so that one
-    /// batch's statements run on the server while the other's wait for this
+    /// How many renewal batches run at once. Postgres: four, so that some
+    /// batches' statements run on the server while others wait for this
     /// node (its reads, charges and commit); they still queue for their
     /// segment's invoice numbers, held from `take_numbers` to the commit.
-    /// Measured on 2 cores (renewal benchmark, 20,000 subscriptions): one
-    /// lane 3,438/s, two 4,445/s, three 4,489/s. SQLite: one, as it has one
-    /// writer.
+    /// Measured on 2 cores (renewal benchmark, 20,000 subscriptions, runs
+    /// alternated): two lanes 2,517-2,606/s, three 2,946-3,028/s, four
+    /// 2,938-3,544/s, six 2,750-2,943/s. SQLite: one, as it has one writer.
     fn lanes(&self) -> usize {
         match self.store.backend() {
             Backend::Postgres => POSTGRES_LANES,
