@@ -46,6 +46,7 @@ pub const HANDLED_KINDS: &[&str] = &[
     KIND_START_DELAYED,
     KIND_CARD_EXPIRY,
     KIND_INVOICE_OVERDUE,
+    KIND_RESUME_REFUND,
     abo_webhooks::KIND_EVENT,
     abo_webhooks::KIND_DELIVERY,
     abo_webhooks::KIND_PURGE,
@@ -62,6 +63,8 @@ pub const KIND_START_DELAYED: &str = "StartDelayed";
 pub const KIND_CARD_EXPIRY: &str = abo_service::billing::JOB_CARD_EXPIRY;
 /// Marks an invoice still unpaid at its overdue date.
 pub const KIND_INVOICE_OVERDUE: &str = abo_service::billing::JOB_INVOICE_OVERDUE;
+/// Finishes a refund left unfinished by a process that died.
+pub const KIND_RESUME_REFUND: &str = abo_service::billing::JOB_RESUME_REFUND;
 
 /// How long a claimed job is leased to its worker, on the node's clock: a
 /// job never takes that long (collection calls are idempotent anyway), and a
@@ -593,6 +596,17 @@ impl Engine {
                     &self.store,
                     business_id,
                     int(&["invoice_id"])?,
+                    now_us,
+                )
+                .await
+                .map_err(service)?;
+            }
+            KIND_RESUME_REFUND => {
+                abo_service::billing::credit::resume_refund(
+                    &self.store,
+                    &self.gateways,
+                    business_id,
+                    int(&["refund_id"])?,
                     now_us,
                 )
                 .await

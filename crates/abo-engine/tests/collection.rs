@@ -394,3 +394,113 @@ async fn a_charged_back_debit_is_disputed(store: Store) {
         .await;
 }
 both_backends!(a_charged_back_debit_is_disputed => sqlite_a_charged_back_debit_is_disputed, postgres_a_charged_back_debit_is_disputed);
+
+/// A refund whose process died after its reservation, before its credit
+/// note (step 1 of `refund_invoice` only), is finished by its `ResumeRefund`
+/// job 10 minutes later: before the gateway was asked (the money goes back),
+/// and after the gateway answered (replayed under the same idempotency key:
+/// the money goes back once).
+async fn a_refund_left_unfinished_is_finished_by_its_job(store: Store) {
+    use abo_core::Money;
+    use abo_gateway::{ChargeId, PaymentGateway};
+    use abo_service::billing::credit::{RESUME_REFUND_AFTER_US, RefundRequest, reserve_refund};
+    use abo_store::refunds;
+
+    let t0 = at(date(2026, 3, 10), 10);
+    let w = World::new(store, t0).await;
+    let c = w.customer("card", "Free").await;
+    w.register(c, &card("4242 4242 4242 4242", "12/30"), t0)
+        .await;
+    w.subscribe("card", "monthly", t0).await;
+    w.advance(t0 + 1).await;
+    let invoice = w.invoices(c).await.remove(0);
+    assert_eq!(amounts(&invoice), ("Paid", 1000, 200, 1200));
+    let charge = ChargeId(w.payments(invoice.id).await[0].charge_id.clone().unwrap());
+    let gateways = w.engine.gateways().clone();
+    let refund_of = |store: Store, id: i64| async move {
+        let mut conn = store.acquire().await.unwrap();
+        refunds::get(&mut conn, w.business, id).await.unwrap()
+    };
+
+    // 1. Dies before asking the gateway.
+    let t1 = t0 + 3600 * 1_000_000;
+    let request = RefundRequest {
+        amount: Some(500),
+        reason: None,
+    };
+    let first = reserve_refund(&w.store, &gateways, w.business, invoice.id, &request, t1)
+        .await
+        .unwrap();
+    assert_eq!(first.state, "Started");
+    w.advance(t1 + RESUME_REFUND_AFTER_US - 1).await;
+    assert_eq!(refund_of(w.store.clone(), first.id).await.state, "Started");
+    w.advance(t1 + RESUME_REFUND_AFTER_US).await;
+    let first = refund_of(w.store.clone(), first.id).await;
+    assert_eq!(first.state, "Succeeded");
+    let note = w.invoice(first.credit_note_id.unwrap()).await;
+    assert_eq!(
+        (note.amount_total, note.type_credit.as_deref()),
+        (500, Some("Refund"))
+    );
+    assert_eq!(
+        gateways
+            .card
+            .get_charge(&charge)
+            .await
+            .unwrap()
+            .refunded
+            .minor,
+        500
+    );
+    assert_eq!(w.invoice(invoice.id).await.state, "Paid");
+
+    // 2. Dies after the gateway gave the rest back, before the credit note.
+    let t2 = t1 + RESUME_REFUND_AFTER_US + 1;
+    let rest = reserve_refund(
+        &w.store,
+        &gateways,
+        w.business,
+        invoice.id,
+        &RefundRequest::default(),
+        t2,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rest.amount, 700);
+    let eur = abo_core::Currency::from_code("EUR").unwrap();
+    gateways
+        .card
+        .refund_once(
+            &charge,
+            Money::new(700, eur),
+            &format!("refund:{}", rest.id),
+            jiff::Timestamp::from_microsecond(t2).unwrap(),
+        )
+        .await
+        .unwrap();
+    w.advance(t2 + RESUME_REFUND_AFTER_US).await;
+    let rest = refund_of(w.store.clone(), rest.id).await;
+    assert_eq!(rest.state, "Succeeded");
+    let note = w.invoice(rest.credit_note_id.unwrap()).await;
+    assert_eq!(note.amount_total, 700);
+    assert_eq!(
+        gateways
+            .card
+            .get_charge(&charge)
+            .await
+            .unwrap()
+            .refunded
+            .minor,
+        1200,
+        "the replayed refund gave the money back once"
+    );
+    assert_eq!(w.invoice(invoice.id).await.state, "PaidRefunded");
+    let notes = {
+        let mut conn = w.store.acquire().await.unwrap();
+        abo_store::invoices::list_credit_notes(&mut conn, w.business, invoice.id)
+            .await
+            .unwrap()
+    };
+    assert_eq!(notes.len(), 2, "one credit note per refund");
+}
+both_backends!(a_refund_left_unfinished_is_finished_by_its_job => sqlite_a_refund_left_unfinished_is_finished_by_its_job, postgres_a_refund_left_unfinished_is_finished_by_its_job);

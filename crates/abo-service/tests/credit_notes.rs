@@ -7,7 +7,10 @@
 
 use abo_gateway::{CardDetails, ChargeId, DirectDebitDetails, PaymentDetails, PaymentGateway};
 use abo_service::ServiceError;
-use abo_service::billing::credit::{RefundRequest, cancel_invoice, refund_invoice};
+use abo_service::billing::credit::{
+    RESUME_REFUND_AFTER_US, RefundRequest, cancel_invoice, refund_invoice, reserve_refund,
+    resume_refund,
+};
 use abo_service::billing::permissions::register_permission;
 use abo_service::billing::{CollectOutcome, Gateways, collect_invoice, register_offline_payment};
 use abo_store::balance_lines;
@@ -457,3 +460,98 @@ async fn concurrent_refunds_never_exceed(store: Store) {
     assert_eq!((notes.len(), total), (1, 15000));
 }
 both_backends!(concurrent_refunds_never_exceed => sqlite_concurrent_refunds_never_exceed, postgres_concurrent_refunds_never_exceed);
+
+/// A refund left `Started` (its process died) keeps its reservation: a
+/// second refund of the rest credits the rest only, not the whole invoice,
+/// and the first, finished later by its job, completes the invoice.
+async fn a_refund_in_flight_is_not_credited_twice(store: Store) {
+    let t = tenant(&store).await;
+    let gateways = Gateways::sandbox();
+    let (_, id) = paid_by_card(&store, &t, &gateways, "r3").await;
+    let first = reserve_refund(
+        &store,
+        &gateways,
+        t.business_id,
+        id,
+        &RefundRequest {
+            amount: Some(10000),
+            reason: None,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert!(has_job(&store, &format!("resume-refund:{}", first.id)).await);
+
+    let rest = refund_invoice(
+        &store,
+        &gateways,
+        t.business_id,
+        id,
+        &RefundRequest::default(),
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(rest.credit_note.amount_total, 12800);
+    assert_eq!(rest.credit_note.lines.len(), 1, "one line per tax rate");
+    assert_eq!(
+        rest.invoice.state, "Paid",
+        "the first refund is not issued yet"
+    );
+
+    resume_refund(
+        &store,
+        &gateways,
+        t.business_id,
+        first.id,
+        NOW + RESUME_REFUND_AFTER_US,
+    )
+    .await
+    .unwrap();
+    let mut c = store.acquire().await.unwrap();
+    let first = refunds::get(&mut c, t.business_id, first.id).await.unwrap();
+    assert_eq!(first.state, "Succeeded");
+    let notes = invoices::list_credit_notes(&mut c, t.business_id, id)
+        .await
+        .unwrap();
+    let totals: Vec<i64> = notes.iter().map(|n| n.amount_total).collect();
+    assert_eq!(totals.iter().sum::<i64>(), 22800, "{totals:?}");
+    assert_eq!(
+        invoices::get(&mut c, t.business_id, id)
+            .await
+            .unwrap()
+            .state,
+        "PaidRefunded"
+    );
+    let payment = abo_store::payments::list_for_invoice(&mut c, t.business_id, id)
+        .await
+        .unwrap()
+        .remove(0);
+    drop(c);
+    let charge = gateways
+        .card
+        .get_charge(&ChargeId(payment.charge_id.unwrap()))
+        .await
+        .unwrap();
+    assert_eq!(charge.refunded.minor, 22800);
+    // Finished: running its job again changes nothing.
+    resume_refund(
+        &store,
+        &gateways,
+        t.business_id,
+        first.id,
+        NOW + 2 * RESUME_REFUND_AFTER_US,
+    )
+    .await
+    .unwrap();
+    let mut c = store.acquire().await.unwrap();
+    assert_eq!(
+        invoices::list_credit_notes(&mut c, t.business_id, id)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+}
+both_backends!(a_refund_in_flight_is_not_credited_twice => sqlite_a_refund_in_flight_is_not_credited_twice, postgres_a_refund_in_flight_is_not_credited_twice);

@@ -35,7 +35,7 @@ use rust_decimal::Decimal;
 use serde_json::json;
 
 use super::collect::timestamp;
-use super::{Effects, Gateways, JOB_COLLECT, transition};
+use super::{Effects, Gateways, JOB_COLLECT, JOB_RESUME_REFUND, transition};
 use crate::error::{Result, ServiceError};
 use crate::events::{self, Subject};
 
@@ -143,6 +143,10 @@ pub async fn cancel_invoice(
 /// the refund is recorded for an offline payment (the merchant pays it back
 /// by their own means). An amount above what remains refundable is refused
 /// (422) and changes nothing.
+///
+/// Two steps, each its own transaction: [`reserve_refund`], then
+/// [`complete_refund`]. A crash between them is recovered by the reservation's
+/// `ResumeRefund` job ([`resume_refund`]).
 pub async fn refund_invoice(
     store: &Store,
     gateways: &Gateways,
@@ -151,9 +155,26 @@ pub async fn refund_invoice(
     request: &RefundRequest,
     now_us: i64,
 ) -> Result<CreditOutcome> {
+    let refund = reserve_refund(store, gateways, business_id, invoice_id, request, now_us).await?;
+    complete_refund(store, gateways, &refund, now_us).await
+}
+
+/// Step 1 of a refund: reserves what it credits (a `Started` refund),
+/// committed before the gateway is asked (the invoice's row lock orders
+/// concurrent refunds), with its `ResumeRefund` job: should the process die
+/// before the refund is finished, that job finishes it
+/// [`RESUME_REFUND_AFTER_US`] later, replaying the gateway call under the
+/// same idempotency key, so the reservation never stays held and the money
+/// never goes back twice.
+pub async fn reserve_refund(
+    store: &Store,
+    gateways: &Gateways,
+    business_id: i64,
+    invoice_id: i64,
+    request: &RefundRequest,
+    now_us: i64,
+) -> Result<Refund> {
     let reason = clean_reason(request.reason.as_deref())?;
-    // 1. Reserve what this refund credits, committed before the gateway is
-    //    asked (the invoice's row lock orders concurrent refunds).
     let mut tx = store.begin().await?;
     let invoice = invoices::lock(&mut tx, business_id, invoice_id).await?;
     ensure_debit_invoice(&invoice)?;
@@ -179,26 +200,14 @@ pub async fn refund_invoice(
     };
     let draft = credit_note(&breakdown(&invoice)?, &previous, TypeCredit::Refund, &asked)
         .map_err(|e| ServiceError::invalid(format!("Amount: {e}")))?;
-    let payment = payments::list_for_invoice(&mut tx, business_id, invoice.id)
-        .await?
-        .into_iter()
-        .rev()
-        .find(|p| p.state == "Succeeded" && p.charge_id.is_some() && p.permission_id.is_some());
-    let permission = match &payment {
-        Some(p) => Some(
-            payments::get_permission(&mut tx, business_id, p.permission_id.unwrap_or_default())
-                .await?,
-        ),
-        None => None,
-    };
+    let payment = refunded_payment(&mut tx, &invoice).await?;
     // Resolved before the reservation, so that nothing but the gateway's
     // answer can leave it behind.
-    let currency = abo_core::Currency::from_code(&invoice.currency)?;
-    let at = timestamp(now_us)?;
-    let gateway: Option<&dyn PaymentGateway> = match &permission {
-        Some(permission) => Some(gateways.for_permission(permission)?),
-        None => None,
-    };
+    abo_core::Currency::from_code(&invoice.currency)?;
+    timestamp(now_us)?;
+    if let Some(payment) = &payment {
+        gateway_of(&mut tx, gateways, payment).await?;
+    }
     let refund = refunds::insert_started(
         &mut tx,
         &NewRefund {
@@ -209,31 +218,108 @@ pub async fn refund_invoice(
             amount: draft.total,
             currency: invoice.currency.clone(),
             breakdown: breakdown_json(&draft.tax_breakdown),
-            reason: reason.clone(),
+            reason,
+        },
+        now_us,
+    )
+    .await?;
+    jobs::enqueue(
+        &mut tx,
+        &jobs::NewJob {
+            business_id: Some(business_id),
+            kind: JOB_RESUME_REFUND.into(),
+            payload: json!({"refund_id": refund.id}).to_string(),
+            run_at_us: now_us + RESUME_REFUND_AFTER_US,
+            max_attempts: 10,
+            natural_key: Some(format!("resume-refund:{}", refund.id)),
         },
         now_us,
     )
     .await?;
     tx.commit().await?;
+    Ok(refund)
+}
+
+/// How long after its reservation a refund not finished yet is taken for
+/// abandoned (its process died) and finished by its `ResumeRefund` job: far
+/// longer than a gateway call.
+pub const RESUME_REFUND_AFTER_US: i64 = 10 * 60 * 1_000_000;
+
+/// The payment a refund of `invoice` goes back through: its last successful
+/// charge with a payment method (none: an offline payment, recorded only).
+async fn refunded_payment(
+    conn: &mut AnyConnection,
+    invoice: &Invoice,
+) -> Result<Option<payments::Payment>> {
+    Ok(
+        payments::list_for_invoice(conn, invoice.business_id, invoice.id)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|p| p.state == "Succeeded" && p.charge_id.is_some() && p.permission_id.is_some()),
+    )
+}
+
+/// The gateway that collected `payment`.
+async fn gateway_of<'g>(
+    conn: &mut AnyConnection,
+    gateways: &'g Gateways,
+    payment: &payments::Payment,
+) -> Result<&'g dyn PaymentGateway> {
+    let permission = payments::get_permission(
+        conn,
+        payment.business_id,
+        payment.permission_id.unwrap_or_default(),
+    )
+    .await?;
+    gateways.for_permission(&permission)
+}
+
+/// Steps 2 and 3 of a reserved refund: the money given back through the
+/// gateway (idempotency key `refund:{id}`: a replay after a crash refunds
+/// once), then the credit note issued, or the reservation released if the
+/// gateway refused.
+pub async fn complete_refund(
+    store: &Store,
+    gateways: &Gateways,
+    refund: &Refund,
+    now_us: i64,
+) -> Result<CreditOutcome> {
+    let business_id = refund.business_id;
+    let credits = parse_breakdown(&refund.breakdown)?;
+    let currency = abo_core::Currency::from_code(&refund.currency)?;
 
     // 2. Give the money back through the gateway that collected it.
-    let answer = match (&payment, gateway) {
-        (Some(payment), Some(gateway)) => gateway
+    let charged = match refund.payment_id {
+        Some(payment_id) => {
+            let mut conn = store.acquire().await?;
+            let payment = payments::list_for_invoice(&mut conn, business_id, refund.invoice_id)
+                .await?
+                .into_iter()
+                .find(|p| p.id == payment_id)
+                .ok_or_else(|| ServiceError::NotFound(format!("payment {payment_id}")))?;
+            let gateway = gateway_of(&mut conn, gateways, &payment).await?;
+            Some((payment, gateway))
+        }
+        None => None,
+    };
+    let answer = match charged {
+        Some((payment, gateway)) => gateway
             .refund_once(
                 &ChargeId(payment.charge_id.clone().unwrap_or_default()),
-                Money::new(draft.total, currency),
+                Money::new(refund.amount, currency),
                 &format!("refund:{}", refund.id),
-                at,
+                timestamp(now_us)?,
             )
             .await
             .map(|r| Some(r.id.0))
             .map_err(|e| e.to_string()),
-        _ => Ok(None),
+        None => Ok(None),
     };
 
     // 3. Issue the credit note, or release the reservation.
     let mut tx = store.begin().await?;
-    let invoice = invoices::lock(&mut tx, business_id, invoice_id).await?;
+    let invoice = invoices::lock(&mut tx, business_id, refund.invoice_id).await?;
     let gateway_refund_id = match answer {
         Ok(id) => id,
         Err(why) => {
@@ -257,14 +343,16 @@ pub async fn refund_invoice(
     };
     let customer = customers::get(&mut tx, business_id, invoice.customer_id).await?;
     let issued_before = issued_notes(&mut tx, &invoice).await?;
+    // The invoice's own lines only when this note alone credits all of it.
+    let whole_invoice = issued_before.is_empty() && fully_credited(&breakdown(&invoice)?, &credits);
     let note = issue_note(
         &mut tx,
         &invoice,
         &customer,
         TypeCredit::Refund,
-        &draft.tax_breakdown,
-        issued_before.is_empty() && draft.completes_invoice,
-        reason.as_deref(),
+        &credits,
+        whole_invoice,
+        refund.reason.as_deref(),
         now_us,
     )
     .await?;
@@ -273,6 +361,8 @@ pub async fn refund_invoice(
     } else {
         "Recorded"
     };
+    // Finished once: a concurrent finisher (the resume job and the request)
+    // makes this `finish` fail, which rolls the note back.
     let refund = refunds::finish(
         &mut tx,
         business_id,
@@ -308,6 +398,36 @@ pub async fn refund_invoice(
         credit_note: note,
         refund: Some(refund),
     })
+}
+
+/// The `ResumeRefund` job: finishes refund `refund_id` if it is still
+/// `Started` (its process died between reservation and credit note), as
+/// [`complete_refund`]. Done once the refund is finished, whoever finished it
+/// and however (a refusal by the gateway releases the reservation).
+pub async fn resume_refund(
+    store: &Store,
+    gateways: &Gateways,
+    business_id: i64,
+    refund_id: i64,
+    now_us: i64,
+) -> Result<()> {
+    let started = |refund: &Refund| refund.state == "Started";
+    let refund = {
+        let mut conn = store.acquire().await?;
+        refunds::get(&mut conn, business_id, refund_id).await?
+    };
+    if !started(&refund) {
+        return Ok(());
+    }
+    tracing::warn!(refund = refund_id, "refund left unfinished: finishing it");
+    let result = complete_refund(store, gateways, &refund, now_us).await;
+    let mut conn = store.acquire().await?;
+    match result {
+        Err(error) if started(&refunds::get(&mut conn, business_id, refund_id).await?) => {
+            Err(error)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// What remains refundable on an invoice (tax included): its total minus

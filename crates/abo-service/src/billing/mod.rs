@@ -55,6 +55,9 @@ pub const JOB_POLL_PAYMENT: &str = "PollPayment";
 pub const JOB_CARD_EXPIRY: &str = "CardExpiry";
 /// Checks, at its overdue date, whether an invoice is still unpaid.
 pub const JOB_INVOICE_OVERDUE: &str = "InvoiceOverdue";
+/// Finishes a refund whose process died between its reservation and its
+/// credit note (`credit::resume_refund`).
+pub const JOB_RESUME_REFUND: &str = "ResumeRefund";
 
 pub(crate) const DAY_US: i64 = 86_400_000_000;
 /// Direct debit: days between the notice (issue) and the debit (not configurable in ProAbono).
