@@ -305,4 +305,54 @@ proptest! {
         let p = Period::new(start, end).unwrap();
         prop_assert_eq!(p.days(), len);
     }
+
+    /// Refunds by amounts tax included, on an invoice of one to three rates:
+    /// each note is exactly the amount asked, no rate is credited beyond
+    /// what remains of it, and the note taking what is left completes the
+    /// invoice exactly, per rate.
+    #[test]
+    fn refunds_by_amount_never_exceed_any_rate(
+        bases in prop::collection::vec(0i64..1_000_000, 1..=3),
+        cuts in prop::collection::vec(1u32..=100, 0..6),
+    ) {
+        use abo_core::{CreditRequest, TaxAmount, TypeCredit, credit_note};
+        use rust_decimal::Decimal;
+        // 5.5 %, 20 %, 0 %, in tenths of a percent.
+        let invoice: Vec<TaxAmount> = bases
+            .iter()
+            .zip([55i64, 200, 0])
+            .map(|(base, tenths)| TaxAmount {
+                rate: Decimal::new(tenths, 1),
+                base: *base,
+                amount: round_half_away_from_zero(i128::from(*base * tenths), 1000),
+            })
+            .collect();
+        let gross: i64 = invoice.iter().map(|t| t.base + t.amount).sum();
+        prop_assume!(gross > 0);
+        let mut previous: Vec<TaxAmount> = Vec::new();
+        let mut left = gross;
+        for cut in cuts.into_iter().chain([100]) {
+            let asked = (left * i64::from(cut) / 100).max(1);
+            let note = credit_note(&invoice, &previous, TypeCredit::Refund, &CreditRequest::Total(asked))
+                .unwrap();
+            prop_assert_eq!(note.total, asked);
+            previous.extend(note.tax_breakdown.iter().cloned());
+            for t in &invoice {
+                let credited: Vec<&TaxAmount> = previous.iter().filter(|c| c.rate == t.rate).collect();
+                let base: i64 = credited.iter().map(|c| c.base).sum();
+                let tax: i64 = credited.iter().map(|c| c.amount).sum();
+                prop_assert!((0..=t.base).contains(&base), "base {} of {:?}", base, t);
+                prop_assert!((0..=t.amount).contains(&tax), "tax {} of {:?}", tax, t);
+                if note.completes_invoice {
+                    prop_assert_eq!((base, tax), (t.base, t.amount));
+                }
+            }
+            left -= asked;
+            prop_assert_eq!(note.completes_invoice, left == 0);
+            if left == 0 {
+                break;
+            }
+        }
+        prop_assert_eq!(left, 0);
+    }
 }

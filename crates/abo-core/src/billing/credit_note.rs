@@ -38,8 +38,8 @@ pub enum CreditRequest {
     Full,
     /// These bases, tax excluded, per rate (percent, minor units).
     Bases(Vec<(Decimal, i64)>),
-    /// This amount, tax included, on an invoice with a single tax rate (a
-    /// multi-rate invoice must say how the amount splits: use `Bases`).
+    /// This amount, tax included; on an invoice with several tax rates,
+    /// shared between them in proportion to what remains at each.
     Total(i64),
 }
 
@@ -219,42 +219,92 @@ fn partial_bases(
     Ok(credits)
 }
 
+/// An amount tax included: on a single-rate invoice, split into base and
+/// tax; on a multi-rate one, first shared between the rates in proportion
+/// to what remains creditable at each (tax included), to the cent, by
+/// largest remainder, so that the parts add up to the amount exactly.
 fn partial_total(remaining: &[Remaining], total: i64) -> Result<Vec<TaxAmount>, CoreError> {
-    let [r] = remaining else {
-        return Err(invalid(
-            "an amount tax included can only be credited on a single-rate invoice; give the bases per rate",
-        ));
-    };
-    let left = r.base.checked_add(r.tax).ok_or_else(overflow)?;
+    let lefts = remaining
+        .iter()
+        .map(|r| Ok(r.base.checked_add(r.tax).ok_or_else(overflow)?.max(0)))
+        .collect::<Result<Vec<i64>, CoreError>>()?;
+    let left = lefts
+        .iter()
+        .try_fold(0_i64, |sum, l| sum.checked_add(*l))
+        .ok_or_else(overflow)?;
     if total <= 0 {
         return Err(invalid("the amount must be positive"));
     }
     if total > left {
         return Err(invalid(format!(
-            "{total} exceeds the {} that remains creditable",
-            left.max(0)
+            "{total} exceeds the {left} that remains creditable"
         )));
     }
-    let (base, tax) = if total == left {
+    let mut credits = Vec::with_capacity(remaining.len());
+    for ((r, left), gross) in remaining.iter().zip(&lefts).zip(shares(total, &lefts)) {
+        if gross > 0 {
+            credits.push(split(r, gross, *left)?);
+        }
+    }
+    Ok(credits)
+}
+
+/// `total` shared in proportion to `weights` (their sum is at least
+/// `total`): each share is the floor of its exact part, and the cents left
+/// go one each to the largest fractional parts (the first in order on a
+/// tie). No share exceeds its weight.
+fn shares(total: i64, weights: &[i64]) -> Vec<i64> {
+    let sum: i128 = weights.iter().map(|w| i128::from(*w)).sum();
+    if sum == 0 {
+        return vec![0; weights.len()];
+    }
+    let exact: Vec<(i64, i128)> = weights
+        .iter()
+        .map(|w| {
+            let product = i128::from(total) * i128::from(*w);
+            // Fits: each share is at most its weight.
+            ((product / sum) as i64, product % sum)
+        })
+        .collect();
+    let mut out: Vec<i64> = exact.iter().map(|(floor, _)| *floor).collect();
+    let mut left = total - out.iter().sum::<i64>();
+    let mut order: Vec<usize> = (0..weights.len()).collect();
+    order.sort_by(|a, b| exact[*b].1.cmp(&exact[*a].1).then(a.cmp(b)));
+    for i in order {
+        if left == 0 {
+            break;
+        }
+        if exact[i].1 > 0 {
+            out[i] += 1;
+            left -= 1;
+        }
+    }
+    out
+}
+
+/// `gross` (tax included, at most what remains at `r`'s rate, `left`) split
+/// into base and tax: all that remains when it is all, else the base of the
+/// gross at the rate, each kept within what remains; the two add up to
+/// `gross` exactly.
+fn split(r: &Remaining, gross: i64, left: i64) -> Result<TaxAmount, CoreError> {
+    let (base, tax) = if gross == left {
         (r.base, r.tax)
     } else {
-        // Split the amount into base and tax, then keep each within what
-        // remains; the total stays exactly the amount asked.
-        let base = base_of_gross(total, r.rate)?;
-        let tax = total - base;
+        let base = base_of_gross(gross, r.rate)?;
+        let tax = gross - base;
         if tax > r.tax {
-            (total - r.tax, r.tax)
+            (gross - r.tax, r.tax)
         } else if base > r.base {
-            (r.base, total - r.base)
+            (r.base, gross - r.base)
         } else {
             (base, tax)
         }
     };
-    Ok(vec![TaxAmount {
+    Ok(TaxAmount {
         rate: r.rate,
         base,
         amount: tax,
-    }])
+    })
 }
 
 #[cfg(test)]
@@ -308,8 +358,51 @@ mod tests {
         assert_eq!(note.tax_breakdown[0].amount, 667);
         assert!(!note.completes_invoice);
         assert_eq!(note.invoice_event(), None);
-        // A multi-rate invoice cannot be refunded by an amount tax included.
-        assert!(credit_note(&inv, &[], TypeCredit::Refund, &CreditRequest::Total(100)).is_err());
+    }
+
+    #[test]
+    fn an_amount_is_shared_between_the_rates() {
+        // 13055 remain: 1055 at 5.5 %, 12000 at 20 %. 1000 tax included:
+        // 80.81 and 919.19 exactly, so 81 and 919 (the larger remainder
+        // takes the cent), each split into base and tax at its rate.
+        let inv = invoice();
+        let note = credit_note(&inv, &[], TypeCredit::Refund, &CreditRequest::Total(1000)).unwrap();
+        assert_eq!(
+            note.tax_breakdown,
+            vec![
+                TaxAmount {
+                    rate: dec!(5.5),
+                    base: 77,
+                    amount: 4
+                },
+                TaxAmount {
+                    rate: dec!(20),
+                    base: 766,
+                    amount: 153
+                },
+            ]
+        );
+        assert_eq!((note.subtotal, note.tax, note.total), (843, 157, 1000));
+        assert!(!note.completes_invoice);
+        // The rest, by amount: everything left at each rate, exactly.
+        let rest = credit_note(
+            &inv,
+            &note.tax_breakdown,
+            TypeCredit::Refund,
+            &CreditRequest::Total(12055),
+        )
+        .unwrap();
+        assert!(rest.completes_invoice);
+        assert_eq!((rest.subtotal, rest.tax), (11000 - 843, 2055 - 157));
+        assert!(
+            credit_note(
+                &inv,
+                &note.tax_breakdown,
+                TypeCredit::Refund,
+                &CreditRequest::Total(12056)
+            )
+            .is_err()
+        );
     }
 
     #[test]
