@@ -1,9 +1,9 @@
 //! Two schedulers racing on PostgreSQL over many subscriptions due at the
 //! same term write exactly what one scheduler alone writes: the balance
 //! lines, invoices and payments are compared row by row, the outbox rows
-//! kind by kind. 1,000 subscriptions by default (a debug build on a shared
-//! machine does ~5 a second); `ABO_RACE_SUBSCRIPTIONS=10000` for the
-//! issue's figure.
+//! kind by kind. 1,000 subscriptions by default; `ABO_RACE_SUBSCRIPTIONS=10000`
+//! for the figure (85 s in a debug build on the 2-core development
+//! machine, setup of both fleets included).
 
 mod common;
 
