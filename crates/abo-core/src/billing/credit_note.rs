@@ -249,15 +249,13 @@ fn partial_total(remaining: &[Remaining], total: i64) -> Result<Vec<TaxAmount>, 
     Ok(credits)
 }
 
-/// `total` shared in proportion to `weights` (their sum is at least
-/// `total`): each share is the floor of its exact part, and the cents left
-/// go one each to the largest fractional parts (the first in order on a
-/// tie). No share exceeds its weight.
+/// `total` shared in proportion to `weights`, whose sum is at least
+/// `total`, itself positive ([`partial_total`] checks both): each share is
+/// the floor of its exact part, and the cents left go one each to the
+/// largest fractional parts (the first in order on a tie). No share exceeds
+/// its weight.
 fn shares(total: i64, weights: &[i64]) -> Vec<i64> {
     let sum: i128 = weights.iter().map(|w| i128::from(*w)).sum();
-    if sum == 0 {
-        return vec![0; weights.len()];
-    }
     let exact: Vec<(i64, i128)> = weights
         .iter()
         .map(|w| {

@@ -344,7 +344,8 @@ pub async fn complete_refund(
     let customer = customers::get(&mut tx, business_id, invoice.customer_id).await?;
     let issued_before = issued_notes(&mut tx, &invoice).await?;
     // The invoice's own lines only when this note alone credits all of it.
-    let whole_invoice = issued_before.is_empty() && fully_credited(&breakdown(&invoice)?, &credits);
+    let invoiced = breakdown(&invoice)?;
+    let whole_invoice = issued_before.is_empty() && fully_credited(&invoiced, &credits);
     let note = issue_note(
         &mut tx,
         &invoice,
@@ -378,7 +379,7 @@ pub async fn complete_refund(
     // the invoice at every rate.
     let mut all = issued_before;
     all.extend(note_breakdown(&note)?);
-    let invoice = if invoice.state == "Paid" && fully_credited(&breakdown(&invoice)?, &all) {
+    let invoice = if invoice.state == "Paid" && fully_credited(&invoiced, &all) {
         transition(&mut tx, &invoice, InvoiceEvent::Refund, now_us).await?
     } else {
         invoice
