@@ -417,9 +417,17 @@ async fn a_refund_left_unfinished_is_finished_by_its_job(store: Store) {
     assert_eq!(amounts(&invoice), ("Paid", 1000, 200, 1200));
     let charge = ChargeId(w.payments(invoice.id).await[0].charge_id.clone().unwrap());
     let gateways = w.engine.gateways().clone();
-    let refund_of = |store: Store, id: i64| async move {
-        let mut conn = store.acquire().await.unwrap();
-        refunds::get(&mut conn, w.business, id).await.unwrap()
+    let refund_of = |id: i64| {
+        let store = w.store.clone();
+        async move {
+            let mut conn = store.acquire().await.unwrap();
+            refunds::get(&mut conn, w.business, id).await.unwrap()
+        }
+    };
+    // What the card network has given back on the invoice's charge.
+    let refunded = || async {
+        let got = gateways.card.get_charge(&charge).await.unwrap();
+        got.refunded.minor
     };
 
     // 1. Dies before asking the gateway.
@@ -433,25 +441,16 @@ async fn a_refund_left_unfinished_is_finished_by_its_job(store: Store) {
         .unwrap();
     assert_eq!(first.state, "Started");
     w.advance(t1 + RESUME_REFUND_AFTER_US - 1).await;
-    assert_eq!(refund_of(w.store.clone(), first.id).await.state, "Started");
+    assert_eq!(refund_of(first.id).await.state, "Started");
     w.advance(t1 + RESUME_REFUND_AFTER_US).await;
-    let first = refund_of(w.store.clone(), first.id).await;
+    let first = refund_of(first.id).await;
     assert_eq!(first.state, "Succeeded");
     let note = w.invoice(first.credit_note_id.unwrap()).await;
     assert_eq!(
         (note.amount_total, note.type_credit.as_deref()),
         (500, Some("Refund"))
     );
-    assert_eq!(
-        gateways
-            .card
-            .get_charge(&charge)
-            .await
-            .unwrap()
-            .refunded
-            .minor,
-        500
-    );
+    assert_eq!(refunded().await, 500);
     assert_eq!(w.invoice(invoice.id).await.state, "Paid");
 
     // 2. Dies after the gateway gave the rest back, before the credit note.
@@ -479,18 +478,12 @@ async fn a_refund_left_unfinished_is_finished_by_its_job(store: Store) {
         .await
         .unwrap();
     w.advance(t2 + RESUME_REFUND_AFTER_US).await;
-    let rest = refund_of(w.store.clone(), rest.id).await;
+    let rest = refund_of(rest.id).await;
     assert_eq!(rest.state, "Succeeded");
     let note = w.invoice(rest.credit_note_id.unwrap()).await;
     assert_eq!(note.amount_total, 700);
     assert_eq!(
-        gateways
-            .card
-            .get_charge(&charge)
-            .await
-            .unwrap()
-            .refunded
-            .minor,
+        refunded().await,
         1200,
         "the replayed refund gave the money back once"
     );

@@ -76,6 +76,25 @@ async fn paid_by_card(store: &Store, t: &Tenant, gateways: &Gateways, key: &str)
     (cust, id)
 }
 
+/// What the card network has given back on the charge that paid `invoice`.
+async fn refunded_on_card(store: &Store, t: &Tenant, gateways: &Gateways, invoice: i64) -> i64 {
+    let payment = {
+        let mut c = store.acquire().await.unwrap();
+        abo_store::payments::list_for_invoice(&mut c, t.business_id, invoice)
+            .await
+            .unwrap()
+            .remove(0)
+    };
+    let charge = ChargeId(payment.charge_id.unwrap());
+    gateways
+        .card
+        .get_charge(&charge)
+        .await
+        .unwrap()
+        .refunded
+        .minor
+}
+
 // ----- cancel -----------------------------------------------------------------------------
 
 async fn cancel_voids_an_offline_invoice(store: Store) {
@@ -325,17 +344,8 @@ async fn refund_card_in_two_parts(store: Store) {
     assert_eq!(rest.invoice.state, "PaidRefunded");
 
     // The card network gave back exactly the invoice.
+    assert_eq!(refunded_on_card(&store, &t, &gateways, id).await, 22800);
     let mut c = store.acquire().await.unwrap();
-    let payment = abo_store::payments::list_for_invoice(&mut c, t.business_id, id)
-        .await
-        .unwrap()
-        .remove(0);
-    let charge = gateways
-        .card
-        .get_charge(&ChargeId(payment.charge_id.unwrap()))
-        .await
-        .unwrap();
-    assert_eq!(charge.refunded.minor, 22800);
     let all = refunds::list_for_invoice(&mut c, t.business_id, id)
         .await
         .unwrap();
@@ -524,17 +534,8 @@ async fn a_refund_in_flight_is_not_credited_twice(store: Store) {
             .state,
         "PaidRefunded"
     );
-    let payment = abo_store::payments::list_for_invoice(&mut c, t.business_id, id)
-        .await
-        .unwrap()
-        .remove(0);
     drop(c);
-    let charge = gateways
-        .card
-        .get_charge(&ChargeId(payment.charge_id.unwrap()))
-        .await
-        .unwrap();
-    assert_eq!(charge.refunded.minor, 22800);
+    assert_eq!(refunded_on_card(&store, &t, &gateways, id).await, 22800);
     // Finished: running its job again changes nothing.
     resume_refund(
         &store,
@@ -545,6 +546,7 @@ async fn a_refund_in_flight_is_not_credited_twice(store: Store) {
     )
     .await
     .unwrap();
+    assert_eq!(refunded_on_card(&store, &t, &gateways, id).await, 22800);
     let mut c = store.acquire().await.unwrap();
     assert_eq!(
         invoices::list_credit_notes(&mut c, t.business_id, id)
